@@ -1,0 +1,1 @@
+"""Benchmarks: sec/tracklet per stage against the PyTorch baseline."""

@@ -1,0 +1,1 @@
+"""Export: PyTorch stage models to ONNX, FP16 ONNX and TensorRT engines."""

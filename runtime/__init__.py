@@ -1,0 +1,1 @@
+"""The lean runtime: numpy + onnxruntime (or tensorrt + cuda-python). Never imports torch."""

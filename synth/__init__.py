@@ -1,0 +1,1 @@
+"""Synthetic SoccerNet-style tracklets with per-frame annotations, for training and testing."""

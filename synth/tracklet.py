@@ -1,0 +1,336 @@
+"""Render one synthetic tracklet: a player seen at 25 fps, turning slowly, number on the back.
+
+Everything a frame needs is drawn by OpenCV at about 300 px per body height and then resized to the
+crop size, so small crops get the blur and aliasing of real broadcast crops.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from jnr.synth.figure import FACE, Look, back_quad, draw_player, joints_3d, rotate, torso_box
+
+FPS = 25
+RENDER_H = 300.0  # body height in pixels while drawing
+NO_NUMBER_SHARE = 0.3
+MIN_READABLE_PX = 7.0  # number height in the final crop below which it is not readable
+READABLE_FACING = 0.55  # -cos(facing) above which the back faces the camera enough to read
+
+
+@lru_cache(maxsize=1)
+def font_paths() -> tuple[str, ...]:
+    """Bold-ish TrueType fonts available here: system fonts, matplotlib's, and Pillow's own."""
+    roots = [Path("/usr/share/fonts")]
+    try:
+        import matplotlib
+
+        roots.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
+    except ImportError:
+        pass
+    found = set()
+    for root in roots:
+        for p in root.rglob("*.ttf") if root.exists() else ():
+            name = p.name.lower()
+            if any(bad in name for bad in ("oblique", "italic", "light", "cmex", "cmsy", "symbol", "display")):
+                continue
+            found.add(str(p))
+    return tuple(sorted(found, key=lambda s: Path(s).name)) + ("<pillow>",)
+
+
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    if path == "<pillow>":
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size)
+
+
+def render_number(number: int, font: str, fill, stroke, stroke_w: int) -> np.ndarray:
+    """The number as a tight BGRA image, 128 px tall glyphs."""
+    f = _font(font, 128)
+    text = str(number)
+    img = Image.new("RGBA", (400, 220), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.text((20, 20), text, font=f, fill=(*fill[::-1], 255), stroke_width=stroke_w,
+           stroke_fill=(*stroke[::-1], 255))
+    arr = np.asarray(img)
+    ys, xs = np.nonzero(arr[..., 3])
+    if len(xs) == 0:  # a font without digits
+        return render_number(number, "<pillow>", fill, stroke, stroke_w)
+    arr = arr[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
+
+
+@dataclass
+class Plan:
+    """Per-tracklet random choices."""
+
+    number: int  # -1: never readable
+    frames: int
+    height0: float
+    zoom: float
+    theta0: float
+    omega: float
+    wobble: float
+    swing: float
+    freq: float
+    lean: float
+    look: Look
+    other: Look
+    number_img: np.ndarray
+    grass: tuple[int, int, int]
+    stripe: float
+    quality: tuple[int, int]
+    blur_p: float
+    occl_p: float
+    partial_p: float
+
+
+def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    hsv = np.uint8([[[rng.integers(0, 180), rng.choice([0, 30, 200, 255]) if rng.random() < 0.3
+                      else rng.integers(60, 256), rng.integers(30, 256)]]])
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+
+
+def _look(rng: np.random.Generator) -> Look:
+    jersey = _colour(rng)
+    skin_t = rng.uniform(0, 1)
+    skin = tuple(int(v) for v in np.array([60, 90, 140]) + skin_t * np.array([120, 110, 95]))
+    return Look(
+        jersey=jersey,
+        sleeve=jersey if rng.random() < 0.7 else _colour(rng),
+        shorts=_colour(rng),
+        socks=_colour(rng),
+        skin=skin,
+        hair=tuple(int(v) for v in rng.integers(10, 90, 3)),
+        build=float(rng.uniform(0.9, 1.15)),
+        long_sleeves=bool(rng.random() < 0.3),
+    )
+
+
+def _contrast(jersey: tuple[int, int, int], rng: np.random.Generator) -> tuple[int, int, int]:
+    lum = 0.114 * jersey[0] + 0.587 * jersey[1] + 0.299 * jersey[2]
+    base = np.array([20, 20, 20]) if lum > 140 else np.array([240, 240, 240])
+    if rng.random() < 0.35:
+        c = np.array(_colour(rng))
+        clum = 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]
+        if abs(clum - lum) > 90:
+            base = c
+    return tuple(int(v) for v in base)
+
+
+def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> Plan:
+    numbered = rng.random() >= NO_NUMBER_SHARE
+    number = int(rng.integers(1, 100)) if numbered else -1
+    n = int(rng.integers(frames_lo, frames_hi + 1))
+    look = _look(rng)
+    fonts = font_paths()
+    fill = _contrast(look.jersey, rng)
+    stroke_w = int(rng.choice([0, 0, 3, 6]))
+    img = render_number(max(number, 1) if numbered else 0, fonts[int(rng.integers(len(fonts)))], fill,
+                        _colour(rng), stroke_w)
+    duration = n / FPS
+    if numbered:
+        # start somewhere and turn slowly; make sure the back shows for a while
+        total_turn = rng.uniform(0.5, 3.0) * np.pi
+        omega = total_turn / duration * rng.choice([-1, 1])
+        theta0 = np.pi + rng.uniform(-0.8, 0.8) - omega * duration * rng.uniform(0.2, 0.8)
+    else:
+        omega = rng.uniform(-0.3, 0.3) * np.pi / max(duration, 1.0)
+        theta0 = rng.uniform(-0.9, 0.9)
+    height0 = float(np.exp(rng.uniform(np.log(40), np.log(250))))
+    return Plan(
+        number=number, frames=n, height0=height0, zoom=float(rng.uniform(-0.25, 0.25)),
+        theta0=float(theta0), omega=float(omega), wobble=float(rng.uniform(0, 0.4)),
+        swing=float(rng.choice([0.05, rng.uniform(0.2, 0.6)])), freq=float(rng.uniform(0.8, 1.6)),
+        lean=float(rng.uniform(-0.05, 0.25)), look=look, other=_look(rng), number_img=img,
+        grass=tuple(int(v) for v in (rng.integers(20, 70), rng.integers(100, 170), rng.integers(20, 80))),
+        stripe=float(rng.uniform(0.9, 1.1)), quality=(int(rng.integers(50, 80)), int(rng.integers(80, 96))),
+        blur_p=float(rng.uniform(0, 0.4)), occl_p=float(rng.uniform(0, 0.25)),
+        partial_p=float(rng.uniform(0, 0.1)),
+    )
+
+
+def _background(plan: Plan, h: int, w: int, t: float, rng: np.random.Generator) -> np.ndarray:
+    bg = np.empty((h, w, 3), np.float32)
+    bg[:] = plan.grass
+    xs = np.arange(w)[None, :] + np.arange(h)[:, None] * 0.3 + t * 40
+    bg *= (1 + 0.08 * np.sign(np.sin(xs / 90.0 * plan.stripe)))[..., None]
+    bg += rng.normal(0, 6, (h, w, 1)).astype(np.float32)
+    if rng.random() < 0.4:
+        y = int((0.5 + 0.4 * np.sin(plan.stripe * 7)) * h + t * 5) % h
+        cv2.line(bg, (0, y), (w, y + int(0.2 * h)), (225, 230, 225), 4, cv2.LINE_AA)
+    return np.clip(bg, 0, 255).astype(np.uint8)
+
+
+def _paste_number(canvas: np.ndarray, number_img: np.ndarray, quad: np.ndarray) -> None:
+    """Alpha-blend the number into the parallelogram quad (TL, TR, BR, BL on screen)."""
+    h, w = number_img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [0, h]])
+    m = cv2.getAffineTransform(src, np.float32([quad[0], quad[1], quad[3]]))
+    warped = cv2.warpAffine(number_img, m, (canvas.shape[1], canvas.shape[0]), flags=cv2.INTER_AREA)
+    a = warped[..., 3:4].astype(np.float32) / 255.0
+    canvas[:] = (canvas * (1 - a) + warped[..., :3] * a).astype(np.uint8)
+
+
+def _fit_number(quad3: np.ndarray, aspect: float) -> np.ndarray:
+    """Shrink the back rectangle (body coordinates) horizontally so the glyphs keep their aspect."""
+    qh = np.linalg.norm(quad3[3] - quad3[0])
+    qw = np.linalg.norm(quad3[1] - quad3[0])
+    frac = min(1.0, qh * aspect / max(qw, 1e-6))
+    out = quad3.copy()
+    for a, b in ((0, 1), (3, 2)):
+        mid = (quad3[a] + quad3[b]) / 2
+        out[a] = mid + (quad3[a] - mid) * frac
+        out[b] = mid + (quad3[b] - mid) * frac
+    return out
+
+
+def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Render frame k: the BGR crop and its annotation (keypoints, number box, readable, person box)."""
+    t = k / FPS
+    theta = plan.theta0 + plan.omega * t + plan.wobble * np.sin(0.7 * t + plan.stripe)
+    j3 = joints_3d(2 * np.pi * plan.freq * t, plan.swing, plan.lean)
+    box3 = torso_box(j3, plan.look.build)
+    s = RENDER_H
+    j2, box2 = rotate(j3, theta) * s, rotate(box3, theta) * s
+    # canvas with margins around the figure; partial views cut the crop later
+    pts = np.vstack([j2[:, :2], box2[:, :2]])
+    x0, x1 = pts[:, 0].min() - 0.09 * s, pts[:, 0].max() + 0.09 * s
+    y0, y1 = -0.02 * s, pts[:, 1].max() + 0.05 * s
+    mx = rng.uniform(0.02, 0.12) * (x1 - x0) + 0.03 * s
+    my = rng.uniform(0.01, 0.06) * s
+    off = np.array([-x0 + mx, -y0 + my, 0])
+    j2, box2 = j2 + off, box2 + off
+    ch, cw = int(y1 - y0 + 2 * my), int(x1 - x0 + 2 * mx)
+    canvas = _background(plan, ch, cw, t, rng)
+    occluded = rng.random() < plan.occl_p
+    if occluded and rng.random() < 0.5:  # another player behind
+        _other(canvas, plan, theta, t, s, rng, behind=True)
+    draw_player(canvas, j2, box2, plan.look, s, theta)
+    facing_back = -np.cos(theta)
+    aspect = plan.number_img.shape[1] / plan.number_img.shape[0]
+    quad3 = rotate(_fit_number(back_quad(j3, plan.look.build), aspect), theta) * s + off
+    number_box = None
+    if facing_back > 0.15 and plan.number > 0:
+        # from behind the player's right side is on the viewer's left: swap to keep the text unmirrored
+        q = quad3[:, :2][[1, 0, 3, 2]]
+        _paste_number(canvas, plan.number_img, q)
+        number_box = [float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
+    occl_box = None
+    if occluded:
+        occl_box = _other(canvas, plan, theta, t, s, rng, behind=False)
+    # final crop size
+    height = plan.height0 * (1 + plan.zoom * np.sin(2 * np.pi * t / max(plan.frames / FPS, 1)))
+    scale = height / ch
+    out_w, out_h = max(8, round(cw * scale)), max(8, round(height))
+    crop = cv2.resize(canvas, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    kp = np.zeros((17, 3))
+    kp[:, :2] = j2[:, :2] * [out_w / cw, out_h / ch]
+    kp[:, 2] = 2
+    if facing_back > 0.3:
+        kp[list(FACE[:3]), 2] = 1  # face hidden behind the head
+    cut = None
+    if rng.random() < plan.partial_p:  # partial view: bottom or a side cut off
+        cut = rng.choice(["bottom", "left", "right"])
+        frac = rng.uniform(0.15, 0.35)
+        if cut == "bottom":
+            crop = crop[: max(8, int(out_h * (1 - frac)))]
+        elif cut == "left":
+            crop, kp[:, 0] = crop[:, int(out_w * frac) :], kp[:, 0] - int(out_w * frac)
+        else:
+            crop = crop[:, : max(8, int(out_w * (1 - frac)))]
+    hh, ww = crop.shape[:2]
+    inside = (kp[:, 0] >= 0) & (kp[:, 0] < ww) & (kp[:, 1] >= 0) & (kp[:, 1] < hh)
+    if occl_box is not None:
+        ox0, oy0, ox1, oy1 = np.array(occl_box) * [out_w / cw, out_h / ch, out_w / cw, out_h / ch]
+        hidden = (kp[:, 0] > ox0) & (kp[:, 0] < ox1) & (kp[:, 1] > oy0) & (kp[:, 1] < oy1)
+        kp[hidden & inside, 2] = 1
+    kp[~inside] = 0
+    blur = 0
+    if rng.random() < plan.blur_p:
+        blur = int(rng.integers(2, 6))
+        kern = np.zeros((blur * 2 + 1, blur * 2 + 1), np.float32)
+        kern[blur, :] = 1.0 / (blur * 2 + 1)
+        crop = cv2.filter2D(crop, -1, kern)
+    readable = False
+    nb = None
+    if number_box is not None:
+        nb = [number_box[0] * out_w / cw, number_box[1] * out_h / ch,
+              number_box[2] * out_w / cw, number_box[3] * out_h / ch]
+        if cut == "left":
+            nb[0], nb[2] = nb[0] - int(out_w * frac), nb[2] - int(out_w * frac)
+        num_h = nb[3] - nb[1]
+        cx, cy = (nb[0] + nb[2]) / 2, (nb[1] + nb[3]) / 2
+        in_view = 0 <= nb[0] and nb[2] <= ww and 0 <= nb[1] and nb[3] <= hh
+        hidden = False
+        if occl_box is not None:
+            hidden = ox0 < cx < ox1 and oy0 < cy < oy1
+        readable = bool(facing_back > READABLE_FACING and num_h * 0.85 >= MIN_READABLE_PX and in_view
+                        and not hidden and blur * 2 + 1 < 0.6 * (nb[2] - nb[0]))
+    v = kp[:, 2] > 0
+    person = [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())] \
+        if v.any() else None
+    ann = {
+        "keypoints": np.round(kp, 2).tolist(),
+        "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,
+        "readable": readable,
+        "person_box": person,
+    }
+    return crop, ann
+
+
+def _other(canvas, plan: Plan, theta: float, t: float, s: float, rng, behind: bool) -> list[float]:
+    """Draw another player overlapping from a side; returns its rough bounding box."""
+    h, w = canvas.shape[:2]
+    j3 = joints_3d(2 * np.pi * 1.1 * t + 1.0, 0.4, 0.1)
+    th = theta + 1.5
+    sc = s * rng.uniform(0.8, 1.1)
+    j2 = rotate(j3, th) * sc
+    b2 = rotate(torso_box(j3, 1.0), th) * sc
+    side = 1 if rng.random() < 0.5 else -1
+    dx = w / 2 + side * rng.uniform(0.25, 0.55) * w - j2[:, 0].mean()
+    dy = rng.uniform(-0.05, 0.1) * h
+    j2, b2 = j2 + (dx, dy, 0), b2 + (dx, dy, 0)
+    draw_player(canvas, j2, b2, plan.other, sc, th)
+    pts = np.vstack([j2[:, :2], b2[:, :2]])
+    return [float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())]
+
+
+def encode_jpeg(bgr: np.ndarray, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def render_tracklet(seed: int, index: int, frames_lo: int, frames_hi: int):
+    """Yield (frame_index, jpeg_bytes, annotation) and return the gt number via the plan."""
+    rng = np.random.default_rng([seed, index])
+    plan = plan_tracklet(rng, frames_lo, frames_hi)
+    frames = []
+    for k in range(plan.frames):
+        crop, ann = render_frame(plan, k, rng)
+        q = int(rng.integers(plan.quality[0], plan.quality[1] + 1))
+        frames.append((k, encode_jpeg(crop, q), ann))
+    if plan.number > 0 and not any(a["readable"] for _, _, a in frames):
+        plan_number = -1  # the number never became readable: gt says -1, as an annotator would
+    else:
+        plan_number = plan.number
+    return plan_number, frames
+
+
+def preview_image(jpegs: list[bytes], cols: int = 12, cell: tuple[int, int] = (96, 192)) -> Image.Image:
+    """A grid of frames, each letterboxed into a cell."""
+    rows = max(1, (len(jpegs) + cols - 1) // cols)
+    grid = Image.new("RGB", (cols * cell[0], rows * cell[1]), (40, 40, 40))
+    for i, b in enumerate(jpegs):
+        im = Image.open(io.BytesIO(b)).convert("RGB")
+        im.thumbnail(cell)
+        grid.paste(im, ((i % cols) * cell[0] + (cell[0] - im.width) // 2, (i // cols) * cell[1]))
+    return grid
