@@ -64,7 +64,9 @@ def load_labels(path: Path, what: str = "ground truth") -> dict[str, int]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise JnrError(f"{what} file {path} is not valid JSON: {e}") from None
     if not isinstance(raw, dict):
-        raise JnrError(f"{what} file {path} must be a JSON object {{tracklet_id: number}}, got {type(raw).__name__}")
+        raise JnrError(
+            f"{what} file {path} must be a JSON object {{tracklet_id: number}}, got {type(raw).__name__}"
+        )
     out: dict[str, int] = {}
     for k, v in raw.items():
         if isinstance(v, bool) or not isinstance(v, int | str):
@@ -72,7 +74,9 @@ def load_labels(path: Path, what: str = "ground truth") -> dict[str, int]:
         try:
             n = int(v)
         except ValueError:
-            raise JnrError(f"{what} file {path}: value for tracklet {k!r} is {v!r}, expected an integer") from None
+            raise JnrError(
+                f"{what} file {path}: value for tracklet {k!r} is {v!r}, expected an integer"
+            ) from None
         if n != -1 and not 0 <= n <= 99:
             raise JnrError(f"{what} file {path}: value for tracklet {k!r} is {n}, expected -1 or 0..99")
         out[str(k)] = n
@@ -89,8 +93,9 @@ def open_split(root: str | Path) -> Split:
         raise JnrError(f"no images/ folder in {root}: expected {root}/images/<tracklet_id>/*.jpg")
     tracklets = []
     for d in sorted((p for p in images.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
-        frames = sorted((f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()),
-                        key=frame_key)
+        frames = sorted(
+            (f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()), key=frame_key
+        )
         tracklets.append(Tracklet(d.name, tuple(frames)))
     gt_path = root / f"{root.name}_gt.json"
     gt = load_labels(gt_path) if gt_path.exists() else None
@@ -126,6 +131,7 @@ class Frame:
 
 def iter_frames(tracklets: Iterable[Tracklet], workers: int = 4, prefetch: int = 256) -> Iterator[Frame]:
     """Decode frames in a thread pool, in order, with at most ``prefetch`` frames in flight."""
+
     def jobs():
         for t in tracklets:
             for i, p in enumerate(t.frames):

@@ -30,8 +30,10 @@ def score(pred: dict[str, int], gt: dict[str, int], top: int = 10) -> Score:
         raise JnrError("ground truth is empty: nothing to score")
     unknown = sorted(set(pred) - set(gt))
     if unknown:
-        raise JnrError(f"{len(unknown)} predicted tracklet(s) are not in the ground truth (first: "
-                       f"{', '.join(unknown[:3])}): predictions and ground truth are for different splits")
+        raise JnrError(
+            f"{len(unknown)} predicted tracklet(s) are not in the ground truth (first: "
+            f"{', '.join(unknown[:3])}): predictions and ground truth are for different splits"
+        )
     hits = {k: pred.get(k, -1) == v for k, v in gt.items()}
     neg = [k for k, v in gt.items() if v == -1]
     pos = [k for k, v in gt.items() if v != -1]

@@ -29,11 +29,13 @@ def synth(
     """Render TRACKLETS synthetic players into OUT/SPLIT/images/<id>/<id>_<frame>.jpg with
     OUT/SPLIT/SPLIT_gt.json and per-frame annotations in OUT/SPLIT/annotations/<id>.json."""
     try:
-        with Progress(TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bar:
+        with Progress(
+            TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as bar:
             task = bar.add_task("tracklets", total=tracklets)
-            split_dir = write_split(out, split, tracklets, frames, seed, workers,
-                                    on_done=lambda *_: bar.advance(task))
+            split_dir = write_split(
+                out, split, tracklets, frames, seed, workers, on_done=lambda *_: bar.advance(task)
+            )
     except (ValueError, OSError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

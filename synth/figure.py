@@ -53,12 +53,20 @@ def joints_3d(phase: float, swing: float, lean: float) -> np.ndarray:
         knee = hip + (0, (KNEE_Y - HIP_Y) * np.cos(a), (KNEE_Y - HIP_Y) * np.sin(a))
         bend = max(0.0, -a) * 1.2 + 0.05
         j[13 + side] = knee
-        j[15 + side] = knee + (0, (ANKLE_Y - KNEE_Y) * np.cos(a - bend), (ANKLE_Y - KNEE_Y) * np.sin(a - bend))
+        j[15 + side] = knee + (
+            0,
+            (ANKLE_Y - KNEE_Y) * np.cos(a - bend),
+            (ANKLE_Y - KNEE_Y) * np.sin(a - bend),
+        )
         sh = j[5 + side]
         b = -0.8 * a
         elbow = sh + (sign * 0.05, 0.15 * np.cos(b), 0.15 * np.sin(b))
         j[7 + side] = elbow
-        j[9 + side] = elbow + (sign * 0.02, 0.13 * np.cos(b + 0.5 * abs(swing)), 0.13 * np.sin(b + 0.5 * abs(swing)))
+        j[9 + side] = elbow + (
+            sign * 0.02,
+            0.13 * np.cos(b + 0.5 * abs(swing)),
+            0.13 * np.sin(b + 0.5 * abs(swing)),
+        )
     # forward lean of the upper body around the hips
     up = j[:11].copy()
     rel = up - (0, HIP_Y, 0)
@@ -86,7 +94,10 @@ def torso_box(j3: np.ndarray, build: float) -> np.ndarray:
 
 
 def back_quad(j3: np.ndarray, build: float) -> np.ndarray:
-    """Rectangle on the back where the number goes, body coordinates: player-right top, player-left top, player-left bottom, player-right bottom."""
+    """Where the number goes on the back, in body coordinates.
+
+    Corners: player-right top, player-left top, player-left bottom, player-right bottom.
+    """
     box = torso_box(j3, build)
     # back face: z = -d; from behind, the player's right (-x) is on the viewer's left
     tl, tr = box[0], box[1]
@@ -106,9 +117,9 @@ def back_quad(j3: np.ndarray, build: float) -> np.ndarray:
 
 
 def _limb(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, width: float, colour) -> None:
-    pa = tuple(int(round(v)) for v in a[:2] * 16)
-    pb = tuple(int(round(v)) for v in b[:2] * 16)
-    cv2.line(canvas, pa, pb, colour, max(1, int(round(width))), cv2.LINE_AA, shift=4)
+    pa = tuple(round(v) for v in a[:2] * 16)
+    pb = tuple(round(v) for v in b[:2] * 16)
+    cv2.line(canvas, pa, pb, colour, max(1, round(width)), cv2.LINE_AA, shift=4)
 
 
 def draw_player(
@@ -129,7 +140,9 @@ def draw_player(
             _limb(canvas, knee, ankle, lw * 0.95, look.skin)
             _limb(canvas, calf, ankle, lw * 1.0, look.socks)
             foot = ankle + (0, 0.02 * scale, 0)
-            _limb(canvas, ankle, foot + (0.035 * scale * np.sign(np.cos(facing) + 1e-6), 0, 0), lw, (20, 20, 20))
+            _limb(
+                canvas, ankle, foot + (0.035 * scale * np.sign(np.cos(facing) + 1e-6), 0, 0), lw, (20, 20, 20)
+            )
 
         def arm(sh=sh, el=el, wr=wr):
             _limb(canvas, sh, el, lw * 0.95, look.skin)
@@ -158,8 +171,18 @@ def draw_player(
         cv2.circle(canvas, center, int(r * 16), look.skin, -1, cv2.LINE_AA, shift=4)
         back = np.cos(facing) < 0
         hair_c = tuple(int(v * 16) for v in (c[:2] - (0, r * (0.1 if back else 0.35))))
-        cv2.ellipse(canvas, hair_c, (int(r * 16), int(r * (1.0 if back else 0.75) * 16)), 0, 180, 360,
-                    look.hair, -1, cv2.LINE_AA, shift=4)
+        cv2.ellipse(
+            canvas,
+            hair_c,
+            (int(r * 16), int(r * (1.0 if back else 0.75) * 16)),
+            0,
+            180,
+            360,
+            look.hair,
+            -1,
+            cv2.LINE_AA,
+            shift=4,
+        )
         if back:
             cv2.circle(canvas, center, int(r * 0.9 * 16), look.hair, -1, cv2.LINE_AA, shift=4)
 

@@ -38,7 +38,9 @@ def font_paths() -> tuple[str, ...]:
     for root in roots:
         for p in root.rglob("*.ttf") if root.exists() else ():
             name = p.name.lower()
-            if any(bad in name for bad in ("oblique", "italic", "light", "cmex", "cmsy", "symbol", "display")):
+            if any(
+                bad in name for bad in ("oblique", "italic", "light", "cmex", "cmsy", "symbol", "display")
+            ):
                 continue
             found.add(str(p))
     return tuple(sorted(found, key=lambda s: Path(s).name)) + ("<pillow>",)
@@ -56,8 +58,14 @@ def render_number(number: int, font: str, fill, stroke, stroke_w: int) -> np.nda
     text = str(number)
     img = Image.new("RGBA", (400, 220), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.text((20, 20), text, font=f, fill=(*fill[::-1], 255), stroke_width=stroke_w,
-           stroke_fill=(*stroke[::-1], 255))
+    d.text(
+        (20, 20),
+        text,
+        font=f,
+        fill=(*fill[::-1], 255),
+        stroke_width=stroke_w,
+        stroke_fill=(*stroke[::-1], 255),
+    )
     arr = np.asarray(img)
     ys, xs = np.nonzero(arr[..., 3])
     if len(xs) == 0:  # a font without digits
@@ -92,8 +100,17 @@ class Plan:
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    hsv = np.uint8([[[rng.integers(0, 180), rng.choice([0, 30, 200, 255]) if rng.random() < 0.3
-                      else rng.integers(60, 256), rng.integers(30, 256)]]])
+    hsv = np.uint8(
+        [
+            [
+                [
+                    rng.integers(0, 180),
+                    rng.choice([0, 30, 200, 255]) if rng.random() < 0.3 else rng.integers(60, 256),
+                    rng.integers(30, 256),
+                ]
+            ]
+        ]
+    )
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
@@ -132,8 +149,9 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> P
     fonts = font_paths()
     fill = _contrast(look.jersey, rng)
     stroke_w = int(rng.choice([0, 0, 3, 6]))
-    img = render_number(max(number, 1) if numbered else 0, fonts[int(rng.integers(len(fonts)))], fill,
-                        _colour(rng), stroke_w)
+    img = render_number(
+        max(number, 1) if numbered else 0, fonts[int(rng.integers(len(fonts)))], fill, _colour(rng), stroke_w
+    )
     duration = n / FPS
     if numbered:
         # start somewhere and turn slowly; make sure the back shows for a while
@@ -145,13 +163,24 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> P
         theta0 = rng.uniform(-0.9, 0.9)
     height0 = float(np.exp(rng.uniform(np.log(40), np.log(250))))
     return Plan(
-        number=number, frames=n, height0=height0, zoom=float(rng.uniform(-0.25, 0.25)),
-        theta0=float(theta0), omega=float(omega), wobble=float(rng.uniform(0, 0.4)),
-        swing=float(rng.choice([0.05, rng.uniform(0.2, 0.6)])), freq=float(rng.uniform(0.8, 1.6)),
-        lean=float(rng.uniform(-0.05, 0.25)), look=look, other=_look(rng), number_img=img,
+        number=number,
+        frames=n,
+        height0=height0,
+        zoom=float(rng.uniform(-0.25, 0.25)),
+        theta0=float(theta0),
+        omega=float(omega),
+        wobble=float(rng.uniform(0, 0.4)),
+        swing=float(rng.choice([0.05, rng.uniform(0.2, 0.6)])),
+        freq=float(rng.uniform(0.8, 1.6)),
+        lean=float(rng.uniform(-0.05, 0.25)),
+        look=look,
+        other=_look(rng),
+        number_img=img,
         grass=tuple(int(v) for v in (rng.integers(20, 70), rng.integers(100, 170), rng.integers(20, 80))),
-        stripe=float(rng.uniform(0.9, 1.1)), quality=(int(rng.integers(50, 80)), int(rng.integers(80, 96))),
-        blur_p=float(rng.uniform(0, 0.4)), occl_p=float(rng.uniform(0, 0.25)),
+        stripe=float(rng.uniform(0.9, 1.1)),
+        quality=(int(rng.integers(50, 80)), int(rng.integers(80, 96))),
+        blur_p=float(rng.uniform(0, 0.4)),
+        occl_p=float(rng.uniform(0, 0.25)),
         partial_p=float(rng.uniform(0, 0.1)),
     )
 
@@ -261,8 +290,12 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
     readable = False
     nb = None
     if number_box is not None:
-        nb = [number_box[0] * out_w / cw, number_box[1] * out_h / ch,
-              number_box[2] * out_w / cw, number_box[3] * out_h / ch]
+        nb = [
+            number_box[0] * out_w / cw,
+            number_box[1] * out_h / ch,
+            number_box[2] * out_w / cw,
+            number_box[3] * out_h / ch,
+        ]
         if cut == "left":
             nb[0], nb[2] = nb[0] - int(out_w * frac), nb[2] - int(out_w * frac)
         num_h = nb[3] - nb[1]
@@ -271,11 +304,19 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
         hidden = False
         if occl_box is not None:
             hidden = ox0 < cx < ox1 and oy0 < cy < oy1
-        readable = bool(facing_back > READABLE_FACING and num_h * 0.85 >= MIN_READABLE_PX and in_view
-                        and not hidden and blur * 2 + 1 < 0.6 * (nb[2] - nb[0]))
+        readable = bool(
+            facing_back > READABLE_FACING
+            and num_h * 0.85 >= MIN_READABLE_PX
+            and in_view
+            and not hidden
+            and blur * 2 + 1 < 0.6 * (nb[2] - nb[0])
+        )
     v = kp[:, 2] > 0
-    person = [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())] \
-        if v.any() else None
+    person = (
+        [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())]
+        if v.any()
+        else None
+    )
     ann = {
         "keypoints": np.round(kp, 2).tolist(),
         "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,

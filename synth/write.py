@@ -28,13 +28,20 @@ def _one(args: tuple[Path, int, int, int, int]) -> tuple[str, int, int]:
         name = f"{tid}_{k}.jpg"
         (d / name).write_bytes(jpeg)
         anns[name] = ann
-    atomic_write_text(split_dir / "annotations" / f"{tid}.json",
-                      json.dumps({"number": number, "frames": anns}, separators=(",", ":")))
+    atomic_write_text(
+        split_dir / "annotations" / f"{tid}.json",
+        json.dumps({"number": number, "frames": anns}, separators=(",", ":")),
+    )
     return tid, number, len(frames)
 
 
 def write_split(
-    out: Path, split: str, tracklets: int, frames: tuple[int, int], seed: int, workers: int = 2,
+    out: Path,
+    split: str,
+    tracklets: int,
+    frames: tuple[int, int],
+    seed: int,
+    workers: int = 2,
     on_done: Callable[[str, int, int], None] | None = None,
 ) -> Path:
     """Render ``tracklets`` tracklets into ``out/split``; returns the split folder. Deterministic per seed."""
@@ -46,7 +53,7 @@ def write_split(
     jobs = [(split_dir, seed, i, lo, hi) for i in range(tracklets)]
     gt: dict[str, int] = {}
     if workers > 1 and tracklets > 1:
-        with get_context("spawn").Pool(workers) as pool:
+        with get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
             results = pool.imap(_one, jobs)
             for tid, number, n in results:
                 gt[tid] = number
@@ -63,5 +70,8 @@ def write_split(
 
 
 def load_annotations(split_dir: Path, tid: str) -> dict:
-    """The sidecar for one tracklet: ``{"number": n, "frames": {file: {keypoints, number_box, readable, person_box}}}``."""
+    """One tracklet's sidecar.
+
+    ``{"number": n, "frames": {file: {keypoints, number_box, readable, person_box}}}``
+    """
     return json.loads((Path(split_dir) / "annotations" / f"{tid}.json").read_text())

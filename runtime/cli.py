@@ -1,0 +1,90 @@
+"""``jnr-eval`` and ``jnr-data``: scoring and dataset download (lean: no torch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jnr.runtime.data import load_labels
+from jnr.runtime.errors import JnrError
+from jnr.runtime.score import Score, score
+
+console = Console(stderr=True)
+eval_app = typer.Typer(
+    add_completion=False, help="Score predictions as SoccerNet does: exact match, -1 a class."
+)
+data_app = typer.Typer(add_completion=False, help="Get SoccerNet jersey-2023 data.", no_args_is_help=True)
+
+
+def score_table(s: Score, title: str = "accuracy") -> Table:
+    t = Table(title=title)
+    for c in ("subset", "tracklets", "accuracy"):
+        t.add_column(c, justify="right" if c != "subset" else "left")
+    t.add_row("all", str(s.n), f"{s.accuracy:.2%}")
+    t.add_row(
+        "-1 (no number)", str(s.n_illegible), "-" if s.acc_illegible is None else f"{s.acc_illegible:.2%}"
+    )
+    t.add_row("numbered", str(s.n_numbered), "-" if s.acc_numbered is None else f"{s.acc_numbered:.2%}")
+    if s.confusions:
+        t.caption = "top confusions (gt->pred x count): " + ", ".join(
+            f"{g}->{p} x{c}" for g, p, c in s.confusions[:6]
+        )
+    return t
+
+
+@eval_app.command()
+def evaluate(
+    pred: Annotated[Path, typer.Argument(help="Predictions JSON {tracklet_id: number}")],
+    gt: Annotated[Path, typer.Argument(help="Ground truth JSON, same format")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the breakdown as JSON")] = None,
+) -> None:
+    """Print accuracy with the -1 / numbered breakdown and the most frequent confusions."""
+    s = score(load_labels(pred, "predictions"), load_labels(gt))
+    Console().print(score_table(s))
+    if json_out:
+        json_out.write_text(json.dumps(s.to_dict(), indent=1))
+
+
+@data_app.command()
+def download(
+    split: Annotated[str, typer.Option(help="train, test or challenge")] = "test",
+    out: Annotated[Path, typer.Option(help="Root folder; the split lands in OUT/SPLIT")] = Path("data"),
+) -> None:
+    """Download a split with the official SoccerNet package and unzip it into OUT/SPLIT."""
+    from jnr.runtime.download import download as fetch
+
+    console.print(f"split ready: {fetch(split, out)}")
+
+
+@data_app.command()
+def unpack(
+    zip_path: Annotated[Path, typer.Argument(help="A downloaded split zip")],
+    split: Annotated[str, typer.Option(help="Split name")] = "test",
+    out: Annotated[Path, typer.Option(help="Root folder")] = Path("data"),
+) -> None:
+    """Unzip an already downloaded split into OUT/SPLIT."""
+    from jnr.runtime.download import unpack as do_unpack
+
+    console.print(f"split ready: {do_unpack(zip_path, out, split)}")
+
+
+def guarded(app: typer.Typer) -> None:
+    """Run a typer app, turning JnrError into one red line and exit code 2."""
+    try:
+        app()
+    except JnrError as e:
+        console.print(f"[red]error:[/red] {e}", soft_wrap=True)
+        raise SystemExit(e.exit_code) from None
+
+
+def eval_main() -> None:
+    guarded(eval_app)
+
+
+def data_main() -> None:
+    guarded(data_app)

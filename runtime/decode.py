@@ -1,0 +1,75 @@
+"""Output decoding named by a spec's ``decode`` field: one function per kind, numpy only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jnr.runtime.preprocess import Placement
+from jnr.runtime.specs import StageSpec
+
+NMS_IOU = 0.7
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        xx0 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        yy0 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx1 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        yy1 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(xx1 - xx0, 0, None) * np.clip(yy1 - yy0, 0, None)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        order = rest[inter / (area[i] + area[rest] - inter + 1e-9) <= iou]
+    return keep
+
+
+def yolo_pose(spec: StageSpec, out: np.ndarray, place: Placement) -> np.ndarray:
+    """One image's raw head output (4 + 1 + 17*3, anchors) -> (P, 17, 3) people in image pixels,
+    best first, after confidence threshold and NMS."""
+    out = np.asarray(out, np.float32)
+    conf = out[4]
+    cand = np.nonzero(conf >= spec.threshold)[0]
+    if cand.size == 0:
+        return np.zeros((0, 17, 3), np.float32)
+    xywh = out[:4, cand].T
+    boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
+    keep = cand[_nms(boxes, conf[cand], NMS_IOU)]
+    kp = out[5:, keep].T.reshape(-1, 17, 3).copy()
+    kp[..., :2] = place.to_image(kp[..., :2])
+    return kp
+
+
+def sigmoid(spec: StageSpec, logits: np.ndarray) -> np.ndarray:
+    """(N, 1) logits -> (N,) probabilities."""
+    z = np.asarray(logits, np.float64).reshape(len(logits), -1)[:, 0]
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def ctc_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]]:
+    """(N, T, C) logits -> per image (digits, confidence): greedy CTC over blank + digit classes,
+    confidence = product of the emitted characters' probabilities."""
+    x = np.asarray(logits, np.float32)
+    digit_cls = [i + 1 for i, c in enumerate(spec.charset) if c.isdigit()]
+    keep = [0, *digit_cls]
+    x = x - x.max(axis=-1, keepdims=True)
+    p = np.exp(x)
+    p /= p.sum(axis=-1, keepdims=True)
+    p = p[..., keep]
+    p /= p.sum(axis=-1, keepdims=True)  # renormalise over the allowed classes (EasyOCR's allowlist)
+    best = p.argmax(-1)
+    prob = p.max(-1)
+    chars = "".join(spec.charset[i - 1] for i in digit_cls)
+    out = []
+    for b, pr in zip(best, prob, strict=True):
+        text, conf, prev = [], 1.0, 0
+        for t, k in enumerate(b):
+            if k != 0 and k != prev:
+                text.append(chars[k - 1])
+                conf *= float(pr[t])
+            prev = k
+        out.append(("".join(text), conf if text else 0.0))
+    return out

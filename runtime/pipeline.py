@@ -1,0 +1,204 @@
+"""The batched pipeline: decode -> pose -> torso crop -> legibility -> STR -> vote, over many tracklets.
+
+Crops from many tracklets share each batch; a tracklet's vote is emitted as soon as its last item
+leaves the last stage. Frames are decoded ahead in worker threads while the main thread runs the
+models, and every buffer is bounded, so memory does not grow with the split.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from jnr.runtime import decode as dec
+from jnr.runtime import preprocess
+from jnr.runtime.data import Frame, Tracklet, iter_frames
+from jnr.runtime.specs import StageSpec
+from jnr.runtime.torso import TorsoRule
+from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, is_ball, vote
+
+TIMED = ("decode", "pose", "crop", "legibility", "str", "vote")
+
+
+class Runner(Protocol):
+    """One model on one backend: NCHW float32 batch in, first output as a numpy array out."""
+
+    backend: str
+    max_batch: int
+
+    def infer(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class Stage:
+    spec: StageSpec
+    runner: Runner
+
+
+@dataclass
+class Stats:
+    """Per-stage seconds (main-thread wall time), counts, and skipped frames."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMED, 0.0))
+    frames: int = 0
+    bad_frames: list[str] = field(default_factory=list)
+    tracklets: int = 0
+    empty_tracklets: list[str] = field(default_factory=list)
+    torso_crops: int = 0
+    legible: int = 0
+    wall: float = 0.0
+
+
+@dataclass
+class Result:
+    tracklet: str
+    number: int
+    readings: list[tuple[str, float]]
+
+
+@dataclass
+class _Track:
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    readings: list[tuple[str, float]] = field(default_factory=list)
+    pending: int = 0
+    sealed: bool = False
+
+
+class Pipeline:
+    """Runs the three stages with a shared batch size; ``per_image`` makes the baseline's PIL path."""
+
+    def __init__(
+        self,
+        pose: Stage,
+        legibility: Stage,
+        str_: Stage,
+        rule: TorsoRule,
+        batch: int = 64,
+        workers: int = 4,
+        per_image: bool = False,
+    ) -> None:
+        self.pose, self.leg, self.str = pose, legibility, str_
+        self.rule = rule
+        self.batch = 1 if per_image else batch
+        self.workers = workers
+        self.prepare = preprocess.prepare_pil if per_image else preprocess.prepare
+        self.stats = Stats()
+
+    def _timed(self, key: str, fn: Callable, *args):
+        t = time.perf_counter()
+        out = fn(*args)
+        self.stats.seconds[key] += time.perf_counter() - t
+        return out
+
+    def _stack(self, spec: StageSpec, images: list[np.ndarray]):
+        xs, places = zip(*(self.prepare(spec, im) for im in images), strict=True)
+        return np.stack(xs), list(places)
+
+    def _run(self, stage: Stage, images: list[np.ndarray]):
+        x, places = self._stack(stage.spec, images)
+        outs = [
+            stage.runner.infer(x[i : i + stage.runner.max_batch])
+            for i in range(0, len(x), stage.runner.max_batch)
+        ]
+        return np.concatenate(outs), places
+
+    def _pose(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        out, places = self._run(self.pose, [im for _, im in items])
+        people = [dec.yolo_pose(self.pose.spec, o, p) for o, p in zip(out, places, strict=True)]
+        crops = []
+        t = time.perf_counter()
+        for (tid, im), ppl in zip(items, people, strict=True):
+            box = self.rule.box(ppl, im.shape[:2])
+            if box is not None:
+                x0, y0, x1, y1 = box
+                crops.append((tid, im[y0:y1, x0:x1]))
+        self.stats.seconds["crop"] += time.perf_counter() - t
+        self.stats.torso_crops += len(crops)
+        return crops
+
+    def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        out, _ = self._run(self.leg, [im for _, im in items])
+        prob = dec.sigmoid(self.leg.spec, out)
+        keep = [it for it, p in zip(items, prob, strict=True) if p >= self.leg.spec.threshold]
+        self.stats.legible += len(keep)
+        return keep
+
+    def _str(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, tuple[str, float]]]:
+        out, _ = self._run(self.str, [im for _, im in items])
+        return list(zip([tid for tid, _ in items], dec.ctc_digits(self.str.spec, out), strict=True))
+
+    def run(self, tracklets: Iterable[Tracklet]) -> Iterator[Result]:
+        """Yield one Result per tracklet, as soon as each is complete (not in input order)."""
+        start = time.perf_counter()
+        tracks: dict[str, _Track] = defaultdict(_Track)
+        bufs: dict[str, list] = {"pose": [], "legibility": [], "str": []}
+        tracklets = list(tracklets)
+        for t in tracklets:
+            if not t.frames:
+                self.stats.empty_tracklets.append(t.id)
+
+        def finish(tid: str) -> Result:
+            tr = tracks.pop(tid)
+            t0 = time.perf_counter()
+            number = BALL_NUMBER if is_ball(tr.sizes) else vote(tr.readings)
+            self.stats.seconds["vote"] += time.perf_counter() - t0
+            self.stats.tracklets += 1
+            return Result(tid, number, tr.readings)
+
+        def move(src: str, fn: Callable, dst: str | None, force: bool) -> Iterator[Result]:
+            while bufs[src] and (force or len(bufs[src]) >= self.batch):
+                chunk, bufs[src] = bufs[src][: self.batch], bufs[src][self.batch :]
+                out = self._timed(src, fn, chunk)
+                for tid, _ in chunk:
+                    tracks[tid].pending -= 1
+                for tid, item in out:
+                    tracks[tid].pending += 1
+                    if dst is None:
+                        tracks[tid].readings.append(item)
+                        tracks[tid].pending -= 1
+                    else:
+                        bufs[dst].append((tid, item))
+                for tid in {tid for tid, _ in chunk}:
+                    if tracks[tid].sealed and tracks[tid].pending == 0:
+                        yield finish(tid)
+
+        def flush(force: bool) -> Iterator[Result]:
+            yield from move("pose", self._pose, "legibility", force)
+            yield from move("legibility", self._legibility, "str", force)
+            yield from move("str", self._str, None, force)
+
+        for t in tracklets:
+            if not t.frames:
+                yield Result(t.id, ILLEGIBLE, [])
+                self.stats.tracklets += 1
+        frames = iter_frames(
+            (t for t in tracklets if t.frames), workers=self.workers, prefetch=max(4 * self.batch, 32)
+        )
+        while True:
+            t0 = time.perf_counter()
+            fr: Frame | None = next(frames, None)
+            self.stats.seconds["decode"] += time.perf_counter() - t0
+            if fr is None:
+                break
+            tr = tracks[fr.tracklet]
+            if fr.image is None:
+                self.stats.bad_frames.append(str(fr.path))
+            else:
+                self.stats.frames += 1
+                tr.sizes.append(fr.image.shape[:2])
+                tr.pending += 1
+                bufs["pose"].append((fr.tracklet, fr.image))
+            if fr.last:
+                tr.sealed = True
+                if tr.pending == 0:
+                    yield finish(fr.tracklet)
+            yield from flush(force=False)
+        yield from flush(force=True)
+        for tid in list(tracks):  # tracklets whose frames all failed to decode
+            yield finish(tid)
+        self.stats.wall += time.perf_counter() - start

@@ -1,0 +1,111 @@
+"""Spec-driven preprocessing: RGB uint8 crops -> NCHW float32 batches, and back-mapping of letterboxes.
+
+Two implementations of the same spec: OpenCV/numpy for the runtime, PIL for the per-image baseline,
+the way the published repositories do it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from jnr.runtime.specs import StageSpec
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an image landed in the model input: input = image * scale + (pad_x, pad_y)."""
+
+    scale_x: float
+    scale_y: float
+    pad_x: float
+    pad_y: float
+
+    def to_image(self, xy: np.ndarray) -> np.ndarray:
+        """Map model-input coordinates (..., 2) back to image pixels."""
+        out = np.array(xy, dtype=np.float32, copy=True)
+        out[..., 0] = (out[..., 0] - self.pad_x) / self.scale_x
+        out[..., 1] = (out[..., 1] - self.pad_y) / self.scale_y
+        return out
+
+
+def _layout(spec: StageSpec, h: int, w: int) -> tuple[int, int, Placement]:
+    """Resized size and placement of an h x w image in the spec's input."""
+    ih, iw = spec.input_hw
+    if spec.resize == "stretch":
+        return ih, iw, Placement(iw / w, ih / h, 0.0, 0.0)
+    if spec.resize == "left":  # EasyOCR: height fitted, aspect kept, left-aligned, right edge replicated
+        nw = max(1, min(iw, round(w * ih / h)))
+        return ih, nw, Placement(nw / w, ih / h, 0.0, 0.0)
+    r = min(ih / h, iw / w)
+    nh, nw = max(1, round(h * r)), max(1, round(w * r))
+    return nh, nw, Placement(r, r, (iw - nw) // 2, (ih - nh) // 2)
+
+
+def _normalise(spec: StageSpec, arr: np.ndarray) -> np.ndarray:
+    """HxWxC uint8 -> CxHxW float32 with the spec's mean/std."""
+    x = arr.astype(np.float32) * (1.0 / 255.0)
+    if x.ndim == 2:
+        x = x[..., None]
+    x = (x - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def _paste(spec: StageSpec, resized: np.ndarray, p: Placement) -> np.ndarray:
+    ih, iw = spec.input_hw
+    if resized.shape[:2] == (ih, iw):
+        return resized
+    shape = (ih, iw) + resized.shape[2:]
+    if spec.resize == "left":
+        canvas = np.empty(shape, np.uint8)
+        w = resized.shape[1]
+        canvas[:, :w] = resized
+        canvas[:, w:] = resized[:, w - 1 : w]
+        return canvas
+    canvas = np.full(shape, spec.pad_value, np.uint8)
+    y, x = int(p.pad_y), int(p.pad_x)
+    canvas[y : y + resized.shape[0], x : x + resized.shape[1]] = resized
+    return canvas
+
+
+def _inset(spec: StageSpec, image: np.ndarray) -> np.ndarray:
+    d = round(image.shape[1] * spec.inset_x)
+    return image[:, d : image.shape[1] - d] if d and image.shape[1] - 2 * d >= 2 else image
+
+
+def prepare(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
+    """One RGB uint8 image -> (CxHxW float32, placement), with OpenCV."""
+    image = _inset(spec, image)
+    h, w = image.shape[:2]
+    nh, nw, p = _layout(spec, h, w)
+    src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if spec.color == "GRAY" else image
+    interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
+    resized = cv2.resize(src, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else src
+    return _normalise(spec, _paste(spec, resized, p)), p
+
+
+def prepare_pil(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
+    """The same as :func:`prepare`, with PIL (bilinear resize), as the published baselines do."""
+    from PIL import Image
+
+    image = _inset(spec, image)
+    h, w = image.shape[:2]
+    nh, nw, p = _layout(spec, h, w)
+    im = Image.fromarray(image)
+    if spec.color == "GRAY":
+        im = im.convert("L")
+    if (nh, nw) != (h, w):
+        im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+    return _normalise(spec, _paste(spec, np.asarray(im), p)), p
+
+
+def batch(spec: StageSpec, images: list[np.ndarray]) -> tuple[np.ndarray, list[Placement]]:
+    """Stack prepared images into one NCHW float32 batch."""
+    out = np.empty((len(images), spec.channels, *spec.input_hw), np.float32)
+    places = []
+    for i, im in enumerate(images):
+        out[i], p = prepare(spec, im)
+        places.append(p)
+    return out, places

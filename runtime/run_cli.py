@@ -1,0 +1,128 @@
+"""``jnr-run``: predict jersey numbers for a SoccerNet split with the batched runtime."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from jnr.runtime.backends import BACKENDS, load_stages, pick_auto
+from jnr.runtime.cli import guarded, score_table
+from jnr.runtime.data import load_labels, open_split
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import atomic_write_json
+from jnr.runtime.pipeline import TIMED, Pipeline, Stats
+from jnr.runtime.score import score
+from jnr.runtime.torso import RULES
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+DEFAULT_RULE = "baseline"
+CHECKPOINT_SECONDS = 5.0
+
+
+def timing_table(stats: Stats, n: int, title: str) -> Table:
+    t = Table(title=title)
+    t.add_column("stage")
+    t.add_column("sec/tracklet", justify="right")
+    t.add_column("share", justify="right")
+    total = max(stats.wall, 1e-9)
+    for k in TIMED:
+        t.add_row(k, f"{stats.seconds[k] / max(n, 1):.4f}", f"{stats.seconds[k] / total:.0%}")
+    t.add_row("total (wall)", f"{stats.wall / max(n, 1):.4f}", "100%")
+    return t
+
+
+@app.command()
+def run(
+    data: Annotated[Path, typer.Argument(help="Split folder: DATA/images/<tracklet_id>/*.jpg")],
+    engines: Annotated[Path, typer.Option(help="Folder with manifest.json from jnr-export")] = Path(
+        "engines"
+    ),
+    backend: Annotated[str, typer.Option(help="|".join(BACKENDS))] = "auto",
+    batch: Annotated[int, typer.Option(min=1, help="Crops per model call")] = 64,
+    out: Annotated[Path, typer.Option(help="Predictions JSON (challenge format)")] = Path("predictions.json"),
+    workers: Annotated[int, typer.Option(min=1, help="Decode threads")] = 4,
+    precision: Annotated[str, typer.Option(help="auto|fp32|fp16 (ONNX Runtime)")] = "auto",
+    rule: Annotated[str, typer.Option(help="Torso crop rule: baseline|seed")] = DEFAULT_RULE,
+    resume: Annotated[bool, typer.Option(help="Skip tracklets already in --out")] = False,
+    threads: Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")] = None,
+    pose: Annotated[str | None, typer.Option(help="Pose weights for the torch backends")] = None,
+) -> None:
+    """Write predictions.json; score it when DATA has <split>_gt.json; print per-stage sec/tracklet."""
+    if backend not in BACKENDS:
+        raise JnrError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if rule not in RULES:
+        raise JnrError(f"unknown torso rule {rule!r}; known: {', '.join(RULES)}")
+    split = open_split(data)
+    if backend == "auto":
+        backend, why = pick_auto(engines)
+        console.print(f"backend: [bold]{backend}[/bold] ({why})")
+    stages = load_stages(backend, engines, precision, threads, pose)
+    for name, st in stages.items():
+        if batch > st.runner.max_batch and backend not in ("torch",):
+            warnings.warn(
+                f"--batch {batch} exceeds the {name} profile maximum {st.runner.max_batch}: "
+                f"model calls are split at {st.runner.max_batch}",
+                stacklevel=1,
+            )
+    preds: dict[str, int] = load_labels(out, "predictions") if resume and out.exists() else {}
+    todo = [t for t in split.tracklets if t.id not in preds]
+    if preds:
+        console.print(f"resume: {len(preds)} tracklets already in {out}, {len(todo)} to go")
+    pipe = Pipeline(
+        stages["pose"],
+        stages["legibility"],
+        stages["str"],
+        RULES[rule],
+        batch=batch,
+        workers=workers,
+        per_image=backend == "torch",
+    )
+    last = time.monotonic()
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            Progress(
+                TextColumn(f"[bold]{backend}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar,
+        ):
+            warnings.simplefilter("always")
+            task = bar.add_task("tracklets", total=len(todo))
+            for r in pipe.run(todo):
+                preds[r.tracklet] = r.number
+                bar.advance(task)
+                if time.monotonic() - last > CHECKPOINT_SECONDS:
+                    atomic_write_json(out, preds)
+                    last = time.monotonic()
+    except KeyboardInterrupt:
+        atomic_write_json(out, preds)
+        console.print(f"interrupted: {len(preds)} tracklets saved to {out}; continue with --resume")
+        raise typer.Exit(130) from None
+    atomic_write_json(out, preds)
+    for w in caught:
+        console.print(f"[yellow]warning:[/yellow] {w.message}", soft_wrap=True)
+    st = pipe.stats
+    console.print(
+        f"wrote {len(preds)} predictions to {out}; {st.frames} frames, {len(st.bad_frames)} skipped "
+        f"(unreadable), {len(st.empty_tracklets)} empty tracklets"
+    )
+    Console().print(timing_table(st, max(st.tracklets, 1), f"{backend}: seconds per tracklet"))
+    if split.gt is not None:
+        Console().print(score_table(score(preds, split.gt), f"accuracy vs {split.gt_path}"))
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    guarded(app)

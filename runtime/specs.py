@@ -1,0 +1,127 @@
+"""One table of stage models. Export, runtime, bench and the CLI all read these specs (no torch here).
+
+A spec says everything needed to feed a model and read its output; it is copied into
+``engines/manifest.json`` so the runtime never guesses preprocessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Stage = Literal["pose", "legibility", "str"]
+STAGES: tuple[Stage, ...] = ("pose", "legibility", "str")
+
+# EasyOCR english_g2 character set; index 0 of the model's output is the CTC blank.
+EASYOCR_EN_CHARS = (
+    "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ €ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """How to preprocess for, run, and decode one stage model."""
+
+    name: str
+    stage: Stage
+    input_hw: tuple[int, int]  # model input height, width
+    color: Literal["RGB", "GRAY"]
+    resize: Literal[
+        "letterbox", "stretch", "left"
+    ]  # letterbox: aspect kept, centred, padded; left: EasyOCR-style
+    mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
+    std: tuple[float, ...]
+    decode: Literal["yolo-pose", "sigmoid", "ctc-digits"]
+    weights: str  # default source: a path under models/, or "<package>:<name>"
+    pad_value: int = 114
+    inset_x: float = 0.0  # share of the width cut from each side before resizing
+    threshold: float = 0.5  # sigmoid: legible at >= threshold; yolo-pose: person confidence
+    charset: str = ""  # ctc: characters for output classes 1..C-1
+    max_batch: int = 256
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "GRAY" else 3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StageSpec:
+        d = dict(d)
+        d["input_hw"] = tuple(d["input_hw"])
+        d["mean"], d["std"] = tuple(d["mean"]), tuple(d["std"])
+        return cls(**d)
+
+
+SPECS: dict[str, StageSpec] = {
+    s.name: s
+    for s in (
+        StageSpec(
+            name="yolo11n-pose",
+            stage="pose",
+            input_hw=(192, 96),
+            color="RGB",
+            resize="letterbox",
+            mean=(0.0, 0.0, 0.0),
+            std=(1.0, 1.0, 1.0),
+            decode="yolo-pose",
+            threshold=0.25,
+            weights="models/yolo11n-pose-synth.pt",
+            description="ultralytics YOLO11n-pose, COCO-17 keypoints, letterboxed tall crops",
+        ),
+        StageSpec(
+            name="legibility-cnn",
+            stage="legibility",
+            input_hw=(64, 64),
+            color="RGB",
+            resize="stretch",
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            decode="sigmoid",
+            threshold=0.5,
+            weights="models/legibility-cnn-synth.pt",
+            description="the seed's light CNN: 3 x (conv3x3, ReLU, maxpool) 32/64/128, FC 8192-256-64-1",
+        ),
+        StageSpec(
+            name="legibility-resnet34",
+            stage="legibility",
+            input_hw=(256, 256),
+            color="RGB",
+            resize="stretch",
+            mean=(0.485, 0.456, 0.406),
+            std=(0.229, 0.224, 0.225),
+            decode="sigmoid",
+            threshold=0.5,
+            weights="models/legibility-resnet34-synth.pt",
+            description="the baseline's ResNet34 with one sigmoid output",
+        ),
+        StageSpec(
+            name="easyocr-en-g2",
+            stage="str",
+            input_hw=(64, 96),
+            color="GRAY",
+            resize="left",
+            mean=(0.5,),
+            std=(0.5,),
+            decode="ctc-digits",
+            charset=EASYOCR_EN_CHARS,
+            pad_value=0,
+            inset_x=0.15,
+            weights="easyocr_en_models:english_g2.pth",
+            description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
+        ),
+    )
+}
+
+DEFAULTS: dict[Stage, str] = {"pose": "yolo11n-pose", "legibility": "legibility-cnn", "str": "easyocr-en-g2"}
+
+
+def get_spec(name: str) -> StageSpec:
+    """The registered spec, or a KeyError that lists the known names."""
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown stage model {name!r}; known: {', '.join(SPECS)}") from None
