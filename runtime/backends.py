@@ -72,7 +72,12 @@ def load_stages(
         out[s] = Stage(
             e.spec,
             OrtRunner(
-                e.file(engines, kind), backend, e.spec.max_batch, threads, cache_dir=engines / "ort-trt-cache"
+                e.file(engines, kind),
+                backend,
+                e.spec.max_batch,
+                threads,
+                cache_dir=engines / "ort-trt-cache",
+                fp16=kind == "onnx-fp16",
             ),
         )
     return out

@@ -41,13 +41,21 @@ class OrtRunner:
         max_batch: int = 256,
         threads: int | None = None,
         cache_dir: Path | None = None,
+        fp16: bool = False,
     ) -> None:
         import onnxruntime as ort
 
         if backend not in PROVIDERS:
             raise JnrError(f"unknown ONNX Runtime backend {backend!r}; known: {', '.join(PROVIDERS)}")
         so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT 1.32's CPU layout optimisations (ENABLE_ALL) crash on FP16 graphs with FP32 islands:
+        # stop at EXTENDED there
+        cpu_fp16 = fp16 and backend == "ort-cpu"
+        so.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+            if cpu_fp16
+            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        )
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.intra_op_num_threads = threads or physical_cores()
         so.log_severity_level = 3

@@ -1,0 +1,177 @@
+"""``jnr-export``: ONNX (FP32, and FP16 with --fp16) and TensorRT engines for the three stages, checked
+for parity against PyTorch, recorded in OUT/manifest.json."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jnr.runtime.cli import guarded
+from jnr.runtime.errors import JnrError
+from jnr.runtime.specs import DEFAULTS, SPECS, STAGES, StageSpec, get_spec
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+
+
+def choose(stage: str, value: str | None) -> tuple[StageSpec, str]:
+    """``NAME``, ``NAME=WEIGHTS`` or ``WEIGHTS`` (for the stage's default model) -> (spec, weights)."""
+    if value is None:
+        spec = get_spec(DEFAULTS[stage])
+        return spec, spec.weights
+    name, _, weights = value.partition("=")
+    if name in SPECS:
+        spec = SPECS[name]
+        if spec.stage != stage:
+            raise JnrError(f"{name} is a {spec.stage} model, not a {stage} model")
+        return spec, weights or spec.weights
+    if weights:
+        raise JnrError(
+            f"unknown {stage} model {name!r}; known: "
+            f"{', '.join(n for n, s in SPECS.items() if s.stage == stage)}"
+        )
+    return get_spec(DEFAULTS[stage]), value
+
+
+def check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise JnrError(f"output folder {out} is not writable: {e.strerror or e}") from None
+
+
+def engine_builder(out: Path, version_compatible: bool):
+    """A function building TensorRT engines, or None with the reason, where TensorRT or a GPU is missing."""
+    if not importlib.util.find_spec("tensorrt"):
+        return None, "TensorRT is not installed"
+    from jnr.export.trt_build import engine_from_onnx, gpu_available, gpu_identity
+
+    ok, why = gpu_available()
+    if not ok:
+        return None, why
+    from jnr.runtime.manifest import sha256
+
+    def build(onnx_path: Path, spec: StageSpec, input_name: str) -> dict:
+        path = onnx_path.with_suffix(".engine")
+        engine_from_onnx(
+            onnx_path,
+            path,
+            input_name,
+            (spec.channels, *spec.input_hw),
+            spec.max_batch,
+            out / "timing.cache",
+            version_compatible,
+        )
+        return {
+            "file": path.name,
+            "sha256": sha256(path),
+            "bytes": path.stat().st_size,
+            "version_compatible": version_compatible,
+            **gpu_identity(),
+        }
+
+    return build, gpu_identity()
+
+
+@app.command()
+def export(
+    fp16: Annotated[
+        bool, typer.Option("--fp16/--fp32", help="Also make FP16 ONNX; engines are built from it")
+    ] = False,
+    pose: Annotated[
+        str | None, typer.Option(help="Pose: a .pt path or ultralytics name (yolo11s-pose.pt)")
+    ] = None,
+    legibility: Annotated[
+        str | None, typer.Option(help="NAME[=WEIGHTS]: legibility-cnn|legibility-resnet34")
+    ] = None,
+    str_: Annotated[str | None, typer.Option("--str", help="NAME[=WEIGHTS]: easyocr-en-g2")] = None,
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to (re)build")] = ",".join(STAGES),
+    out: Annotated[Path, typer.Option(help="Output folder")] = Path("engines"),
+    max_batch: Annotated[int, typer.Option(min=1, help="Largest batch of the engine profile")] = 256,
+    opset: Annotated[int, typer.Option(min=17, max=18)] = 18,
+    version_compatible: Annotated[bool, typer.Option(help="TensorRT: engines for the lean runtime")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an incompatible existing manifest")] = False,
+) -> None:
+    """Export every stage, check parity on synthetic crops, build engines where TensorRT and a GPU exist."""
+    from jnr.export import exporter
+    from jnr.export.parity import parity_images
+
+    wanted = [s.strip() for s in stages.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise JnrError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
+    chosen = {s: choose(s, v) for s, v in (("pose", pose), ("legibility", legibility), ("str", str_))}
+    check_writable(out)
+    prev = exporter.read_previous(out, force)
+    engine, gpu = engine_builder(out, version_compatible)
+    if engine is None:
+        console.print(f"no TensorRT engines: {gpu}; ONNX artifacts are kept and run on ONNX Runtime")
+        gpu = None
+    cache: dict = {}
+
+    def images() -> dict:
+        if not cache:
+            with console.status("generating parity crops"):
+                cache.update(parity_images(exporter.parity_split(out)))
+        return cache
+
+    entries = dict(prev.get("stages", {}))
+    for stage in wanted:
+        spec, weights = chosen[stage]
+        with console.status(
+            f"[bold]{stage}[/bold]: export, {'FP16, ' if fp16 else ''}parity{', engine' if engine else ''}"
+        ):
+            entries[stage] = exporter.export_stage(
+                exporter.replace_batch(spec, max_batch),
+                weights,
+                out,
+                fp16,
+                opset,
+                images,
+                prev.get("stages", {}).get(stage, {}),
+                engine,
+                console.print,
+            )
+        console.print(f"{stage}: done")
+    missing = [s for s in STAGES if s not in entries]
+    if missing:
+        console.print(
+            f"[yellow]note:[/yellow] the manifest has no {', '.join(missing)} yet: jnr-run needs all stages"
+        )
+    keep = {a["file"] for e in entries.values() for a in e["artifacts"].values()}
+    exporter.write_manifest(out, entries, gpu, keep)
+    Console().print(summary(entries))
+
+
+def summary(entries: dict) -> Table:
+    t = Table(title="jnr-export")
+    for c in ("stage", "model", "artifact", "MB", "parity", "max abs err", "identical"):
+        t.add_column(c, justify="right" if c in ("MB", "max abs err", "identical") else "left")
+    for stage, e in entries.items():
+        for kind, art in e["artifacts"].items():
+            prec = "fp16" if "fp16" in kind or (kind == "engine" and e["precision"] == "fp16") else "fp32"
+            p = e["parity"].get(prec, {})
+            t.add_row(
+                stage,
+                e["spec"]["name"],
+                art["file"],
+                f"{art['bytes'] / 1e6:.2f}",
+                prec,
+                f"{p.get('max_abs_error', float('nan')):.2e}",
+                f"{p.get('decoded_identical', 0):.2%}",
+            )
+    return t
+
+
+def main() -> None:
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    guarded(app)

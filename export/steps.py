@@ -1,0 +1,161 @@
+"""Export steps that compose: ``onnx_from_torch`` / ``onnx_from_ultralytics`` -> ``slim_and_check`` ->
+``fp16_from_onnx``. Each writes one single-file ONNX with a dynamic batch axis."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from jnr.runtime.specs import StageSpec
+
+OPSET = 18
+# Ops kept in FP32 by the FP16 conversion: recurrent cells and reductions lose too much in half precision.
+FP16_BLOCK_OPS = (
+    "LSTM",
+    "GRU",
+    "Softmax",
+    "LogSoftmax",
+    "ReduceMean",
+    "ReduceSum",
+    "Sigmoid",
+    "Exp",
+    "Pow",
+    "Sqrt",
+    "Div",
+    "Range",
+    "Resize",
+    "TopK",
+)
+
+
+def _atomic(dst: Path) -> Path:
+    """A temporary path beside ``dst``; rename it over ``dst`` when complete."""
+    return dst.with_name(f".{dst.stem}.tmp{os.getpid()}{dst.suffix}")
+
+
+def onnx_from_torch(module: nn.Module, spec: StageSpec, dst: Path, opset: int = OPSET) -> Path:
+    """torch.onnx.export (dynamo) with a dynamic batch axis, as one file."""
+    x = torch.zeros(2, spec.channels, *spec.input_hw)
+    batch = torch.export.Dim("batch", min=1, max=max(spec.max_batch, 2))
+    tmp = _atomic(dst)
+    with contextlib.redirect_stdout(io.StringIO()):
+        torch.onnx.export(
+            module.eval(),
+            (x,),
+            str(tmp),
+            input_names=["input"],
+            output_names=["output"],
+            opset_version=opset,
+            dynamic_shapes=({0: batch},),
+            external_data=False,
+            dynamo=True,
+        )
+    os.replace(tmp, dst)
+    return dst
+
+
+def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset: int = OPSET) -> Path:
+    """Ultralytics' own exporter (dynamic batch, onnxslim, metadata) at the spec's input size."""
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / Path(str(weights)).name
+        if Path(str(weights)).exists():
+            shutil.copyfile(weights, src)
+        else:
+            src = Path(str(weights))  # an ultralytics name: downloaded where a network exists
+        out = YOLO(str(src)).export(
+            format="onnx",
+            dynamic=True,
+            simplify=True,
+            imgsz=spec.input_hw,
+            opset=opset,
+            batch=spec.max_batch,
+            device="cpu",
+            verbose=False,
+        )
+        tmp_dst = _atomic(dst)
+        shutil.copyfile(out, tmp_dst)
+    os.replace(tmp_dst, dst)
+    return dst
+
+
+def slim_and_check(path: Path) -> Path:
+    """Simplify in place with onnxslim and validate with onnx.checker."""
+    import onnxslim
+
+    model = onnxslim.slim(onnx.load(str(path)))
+    onnx.checker.check_model(model, full_check=True)
+    tmp = _atomic(path)
+    onnx.save(model, str(tmp))
+    os.replace(tmp, path)
+    return path
+
+
+def fp16_from_onnx(src: Path, dst: Path, block_ops: tuple[str, ...] = FP16_BLOCK_OPS) -> Path:
+    """FP16 weights and compute, FP32 inputs/outputs, with ``block_ops`` left in FP32."""
+    import onnxslim
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, op_block_list=list(block_ops))
+    model = onnxslim.slim(model)  # the converter leaves I/O casts out of topological order; slim re-sorts
+    onnx.checker.check_model(model)
+    tmp = _atomic(dst)
+    onnx.save(model, str(tmp))
+    os.replace(tmp, dst)
+    return dst
+
+
+def io_info(path: Path) -> dict:
+    """Input/output names, shapes (symbolic dims as names) and element types."""
+    m = onnx.load(str(path), load_external_data=False)
+
+    def desc(v) -> dict:
+        t = v.type.tensor_type
+        shape = [d.dim_param or d.dim_value for d in t.shape.dim]
+        return {
+            "name": v.name,
+            "shape": shape,
+            "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
+        }
+
+    inits = {i.name for i in m.graph.initializer}
+    return {
+        "inputs": [desc(v) for v in m.graph.input if v.name not in inits],
+        "outputs": [desc(v) for v in m.graph.output],
+        "opset": max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")),
+    }
+
+
+def flops(path: Path, batch: int = 1) -> float:
+    """Multiply-adds x 2 of Conv, Gemm/MatMul and LSTM nodes at ``batch``, from ONNX shape inference."""
+    m = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    shapes: dict[str, list[int]] = {}
+    for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        shapes[v.name] = [d.dim_value if d.dim_value else batch for d in v.type.tensor_type.shape.dim]
+    for i in m.graph.initializer:
+        shapes[i.name] = list(i.dims)
+    total = 0.0
+    for n in m.graph.node:
+        out = shapes.get(n.output[0]) if n.output else None
+        if n.op_type == "Conv" and out and n.input[1] in shapes:
+            w = shapes[n.input[1]]
+            total += 2 * np.prod(out) * np.prod(w[1:])
+        elif n.op_type in ("Gemm", "MatMul") and out and n.input[1] in shapes:
+            trans_b = any(a.name == "transB" and a.i for a in n.attribute)
+            k = shapes[n.input[1]][1 if trans_b else 0] if n.op_type == "Gemm" else shapes[n.input[1]][-2]
+            total += 2 * np.prod(out) * k
+        elif n.op_type == "LSTM" and n.input[1] in shapes and n.input[0] in shapes:
+            seq = shapes[n.input[0]]
+            w, r = shapes[n.input[1]], shapes[n.input[2]]
+            total += 2 * seq[0] * seq[1] * (np.prod(w) + np.prod(r))
+    return float(total)
