@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jnr.runtime.cli import guarded
+from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import DEFAULTS, SPECS, STAGES, StageSpec, get_spec
 
@@ -149,7 +149,7 @@ def export(
         )
     keep = {a["file"] for e in entries.values() for a in e["artifacts"].values()}
     exporter.write_manifest(out, entries, gpu, keep)
-    Console().print(summary(entries))
+    stdout_console().print(summary(entries))
 
 
 def summary(entries: dict) -> Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,13 @@ from jnr.runtime.errors import JnrError
 from jnr.runtime.score import Score, score
 
 console = Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    """Console for result tables: full tables even when stdout is a pipe or a file."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 eval_app = typer.Typer(
     add_completion=False, help="Score predictions as SoccerNet does: exact match, -1 a class."
 )
@@ -45,7 +53,7 @@ def evaluate(
 ) -> None:
     """Print accuracy with the -1 / numbered breakdown and the most frequent confusions."""
     s = score(load_labels(pred, "predictions"), load_labels(gt))
-    Console().print(score_table(s))
+    stdout_console().print(score_table(s))
     if json_out:
         json_out.write_text(json.dumps(s.to_dict(), indent=1))
 

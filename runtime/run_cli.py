@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jnr.runtime.backends import BACKENDS, load_stages, pick_auto
-from jnr.runtime.cli import guarded, score_table
+from jnr.runtime.cli import guarded, score_table, stdout_console
 from jnr.runtime.data import load_labels, open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
@@ -118,9 +118,9 @@ def run(
         f"wrote {len(preds)} predictions to {out}; {st.frames} frames, {len(st.bad_frames)} skipped "
         f"(unreadable), {len(st.empty_tracklets)} empty tracklets"
     )
-    Console().print(timing_table(st, max(st.tracklets, 1), f"{backend}: seconds per tracklet"))
+    stdout_console().print(timing_table(st, max(st.tracklets, 1), f"{backend}: seconds per tracklet"))
     if split.gt is not None:
-        Console().print(score_table(score(preds, split.gt), f"accuracy vs {split.gt_path}"))
+        stdout_console().print(score_table(score(preds, split.gt), f"accuracy vs {split.gt_path}"))
 
 
 def main() -> None:

@@ -14,3 +14,18 @@ def tiny_split(tmp_path_factory) -> Path:
     """6 synthetic tracklets of 6-10 frames, with gt and annotations."""
     root = tmp_path_factory.mktemp("synth")
     return write_split(root, "test", tracklets=6, frames=(6, 10), seed=7, workers=1)
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory) -> Path:
+    """A full FP16 export of the shipped models (needs the export extra: torch, ultralytics, easyocr)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("ultralytics")
+    from typer.testing import CliRunner
+
+    from jnr.export.cli_export import app
+
+    out = tmp_path_factory.mktemp("engines")
+    r = CliRunner().invoke(app, ["--fp16", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out

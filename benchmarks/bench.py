@@ -1,0 +1,310 @@
+"""``jnr-bench``: seconds per tracklet per stage for every backend, side by side, in one process.
+
+Each backend runs the same tracklets after a warm-up, ``--repeat`` times; the table shows medians and
+the speed-up against the ``torch`` per-image baseline, the JSON keeps every figure, and a PNG stacks
+the per-stage times. A theoretical floor (ONNX FLOPs / measured matmul peak) says how far each stage is
+from the machine's limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import resource
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jnr.runtime.backends import load_stages
+from jnr.runtime.cli import guarded, stdout_console
+from jnr.runtime.data import open_split
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import atomic_write_json, load_manifest
+from jnr.runtime.pipeline import TIMED, Pipeline
+from jnr.runtime.score import score
+from jnr.runtime.torso import RULES
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+# bench name -> (jnr-run backend, ONNX precision)
+VARIANTS = {
+    "torch": ("torch", "fp32"),
+    "torch-batched": ("torch-batched", "fp32"),
+    "ort-cpu": ("ort-cpu", "fp32"),
+    "ort-cpu-fp16": ("ort-cpu", "fp16"),
+    "ort-cuda": ("ort-cuda", "fp16"),
+    "ort-trt": ("ort-trt", "fp16"),
+    "trt": ("trt", "fp16"),
+}
+BENCH_SEED = 2023
+STAGE_ITEMS = {"pose": "frames", "legibility": "torso_crops", "str": "legible"}
+
+
+def machine() -> dict:
+    import onnxruntime
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    out = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+        "gpu": None,
+        "torch": None,
+    }
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            out["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return out
+
+
+def available_variants(engines: Path) -> list[str]:
+    import importlib.util
+
+    from jnr.runtime.backends import pick_auto
+    from jnr.runtime.ort_runner import available
+
+    names = ["torch", "torch-batched"] if importlib.util.find_spec("torch") else []
+    if (engines / "manifest.json").exists():
+        names += ["ort-cpu", "ort-cpu-fp16"]
+        names += [b for b in ("ort-cuda", "ort-trt") if available(b)]
+        if pick_auto(engines)[0] == "trt":
+            names.append("trt")
+    return names
+
+
+def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
+    """Measured FP32 FLOP/s of one large numpy matmul (best of ``repeat``)."""
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * n**3 / best
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def data_split(data: Path | None, tracklets: int) -> Path:
+    if data is not None:
+        return data
+    from jnr.synth.write import write_split
+
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "jnr"
+        / f"bench-{BENCH_SEED}-{tracklets}"
+    )
+    if not (cache / "test" / "test_gt.json").exists():
+        console.print(
+            f"generating {tracklets} synthetic tracklets (50-400 frames, seed {BENCH_SEED}) in {cache}"
+        )
+        write_split(cache, "test", tracklets, (50, 400), BENCH_SEED)
+    return cache / "test"
+
+
+def run_variant(
+    name: str, split, engines: Path, batch: int, repeat: int, rule: str, threads: int | None
+) -> dict:
+    backend, precision = VARIANTS[name]
+    stages = load_stages(backend, engines, precision, threads)
+    tracklets = split.tracklets
+
+    def make() -> Pipeline:
+        return Pipeline(
+            stages["pose"],
+            stages["legibility"],
+            stages["str"],
+            RULES[rule],
+            batch=batch,
+            workers=4,
+            per_image=backend == "torch",
+        )
+
+    list(make().run(tracklets[:1]))  # warm-up
+    runs, preds = [], {}
+    for _ in range(repeat):
+        pipe = make()
+        preds = {r.tracklet: r.number for r in pipe.run(tracklets)}
+        runs.append(pipe.stats)
+    n = len(tracklets)
+    per = {k: [s.seconds[k] / n for s in runs] for k in TIMED}
+    per["total"] = [s.wall / n for s in runs]
+    last = runs[-1]
+    out = {
+        "backend": backend,
+        "precision": precision,
+        "repeat": repeat,
+        "batch": 1 if backend == "torch" else batch,
+        "sec_per_tracklet": {k: statistics.median(v) for k, v in per.items()},
+        "spread": {k: [min(v), max(v)] for k, v in per.items()},
+        "frames_per_second": last.frames / max(statistics.median(s.wall for s in runs), 1e-9),
+        "items": {"frames": last.frames, "torso_crops": last.torso_crops, "legible": last.legible},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "predictions": preds,
+    }
+    if backend.startswith("torch"):
+        import torch
+
+        if torch.cuda.is_available():
+            out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def floors(engines: Path, result: dict, n: int, peak: float) -> dict:
+    """Seconds per tracklet at the measured matmul peak, per learned stage, from the ONNX FLOPs."""
+    try:
+        m = load_manifest(engines)
+    except JnrError:
+        return {}
+    out = {}
+    for stage, items in STAGE_ITEMS.items():
+        fl = m.raw["stages"][stage].get("flops_per_item")
+        if fl:
+            out[stage] = fl * result["items"][items] / n / peak
+    return out
+
+
+def table(results: dict, floor: dict) -> Table:
+    t = Table(title="seconds per tracklet (median); speed-up vs torch")
+    t.add_column("backend")
+    for k in (*TIMED, "total"):
+        t.add_column(k, justify="right")
+    for c in ("frames/s", "speed-up", "accuracy", "agree"):
+        t.add_column(c, justify="right")
+    base = results.get("torch", {}).get("sec_per_tracklet", {}).get("total")
+    for name, r in results.items():
+        s = r["sec_per_tracklet"]
+        cells = [f"{s[k]:.3f}" for k in (*TIMED, "total")]
+        up = f"{base / s['total']:.1f}x" if base else "-"
+        acc = "-" if r.get("accuracy") is None else f"{r['accuracy']:.1%}"
+        agree = "-" if r.get("agreement") is None else f"{r['agreement']:.1%}"
+        t.add_row(name, *cells, f"{r['frames_per_second']:.0f}", up, acc, agree)
+    if floor:
+        t.caption = "floor at measured matmul peak (s/tracklet): " + ", ".join(
+            f"{k} {v:.4f}" for k, v in floor.items()
+        )
+    return t
+
+
+def chart(results: dict, png: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 4.5))
+    bottom = np.zeros(len(names))
+    for k in TIMED:
+        v = np.array([results[n]["sec_per_tracklet"][k] for n in names])
+        ax.bar(names, v, bottom=bottom, label=k)
+        bottom += v
+    for i, n in enumerate(names):
+        ax.text(
+            i,
+            results[n]["sec_per_tracklet"]["total"],
+            f"{results[n]['sec_per_tracklet']['total']:.2f}s",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    ax.set_ylabel("seconds per tracklet")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+@app.command()
+def bench(
+    data: Annotated[
+        Path | None, typer.Argument(help="Split folder; default: a cached synthetic split")
+    ] = None,
+    engines: Annotated[Path, typer.Option(help="Folder with manifest.json")] = Path("engines"),
+    backends: Annotated[str | None, typer.Option(help=f"Comma list of {', '.join(VARIANTS)}")] = None,
+    tracklets: Annotated[int, typer.Option(min=1, help="Tracklets (synthetic split, or the first N)")] = 20,
+    repeat: Annotated[int, typer.Option(min=1)] = 3,
+    batch: Annotated[int, typer.Option(min=1)] = 64,
+    rule: Annotated[str, typer.Option(help="Torso rule")] = "baseline",
+    threads: Annotated[int | None, typer.Option(help="Inference threads")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for JSON and PNG")] = Path("benchmarks/results"),
+    name: Annotated[str, typer.Option(help="File stem for the results")] = "bench",
+) -> None:
+    """Run every backend over the same tracklets; print a table, write NAME.json and NAME.png."""
+    split = open_split(data_split(data, tracklets))
+    split.tracklets = split.tracklets[:tracklets]
+    wanted = backends.split(",") if backends else available_variants(engines)
+    unknown = [b for b in wanted if b not in VARIANTS]
+    if unknown:
+        raise JnrError(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    peak = matmul_peak()
+    console.print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; backends: {', '.join(wanted)}")
+    results: dict[str, dict] = {}
+    for b in wanted:
+        with console.status(f"[bold]{b}[/bold] x{repeat}"):
+            results[b] = run_variant(b, split, engines, batch, repeat, rule, threads)
+        console.print(f"{b}: {results[b]['sec_per_tracklet']['total']:.3f} s/tracklet")
+    ref = results.get("torch", {}).get("predictions")
+    for r in results.values():
+        r["accuracy"] = (
+            score(r["predictions"], {t.id: split.gt[t.id] for t in split.tracklets}).accuracy
+            if split.gt
+            else None
+        )
+        r["agreement"] = (sum(r["predictions"][k] == v for k, v in ref.items()) / len(ref)) if ref else None
+    n = len(split.tracklets)
+    floor = floors(engines, next(iter(results.values())), n, peak) if results else {}
+    for r in results.values():
+        r["over_floor"] = {k: r["sec_per_tracklet"][k] / v for k, v in floor.items() if v > 0}
+    stdout_console().print(table(results, floor))
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "command": "jnr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "date": dt.datetime.now(dt.UTC).isoformat(),
+        "machine": machine(),
+        "data": str(split.root),
+        "tracklets": n,
+        "matmul_peak_flops": peak,
+        "floor_sec_per_tracklet": floor,
+        "backends": results,
+    }
+    atomic_write_json(out / f"{name}.json", doc)
+    chart(
+        results,
+        out / f"{name}.png",
+        f"{doc['machine']['cpu']} ({doc['machine']['cores']} cores)"
+        + (f", {doc['machine']['gpu']}" if doc["machine"]["gpu"] else "")
+        + f": {n} tracklets",
+    )
+    console.print(f"wrote {out / name}.json and .png")
+
+
+def main() -> None:
+    guarded(app)

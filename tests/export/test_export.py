@@ -1,0 +1,132 @@
+"""jnr-export on the shipped models: ONNX + FP16 + parity + manifest, reuse, bad input."""
+
+import json
+
+import onnx
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from jnr.export import steps
+from jnr.export.cli_export import app, choose
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import load_manifest, sha256
+from jnr.runtime.specs import STAGES
+
+
+def test_manifest_records_everything_the_runtime_needs(engines):
+    m = load_manifest(engines)
+    assert set(m.stages) == set(STAGES)
+    for stage, e in m.raw["stages"].items():
+        assert e["spec"]["stage"] == stage and e["precision"] == "fp16" and e["opset"] in (17, 18)
+        for art in e["artifacts"].values():
+            assert sha256(engines / art["file"]) == art["sha256"]
+        assert e["parity"]["fp32"]["decoded_identical"] >= 0.999
+        assert e["parity"]["fp16"]["decoded_identical"] >= 0.99
+        assert e["parity"]["fp32"]["samples"] >= 500
+        assert e["io"]["inputs"][0]["shape"][0] not in (1, 2)  # dynamic batch axis
+        assert e["flops_per_item"] > 0
+    assert m.raw["versions"]["onnxruntime"] and m.raw["gpu"] is None
+
+
+@pytest.mark.parametrize("kind", ["onnx-fp32", "onnx-fp16"])
+def test_onnx_files_are_valid_single_files(engines, kind):
+    for e in load_manifest(engines).stages.values():
+        path = e.file(engines, kind)
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+        assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+
+
+def test_fp16_weights_are_half(engines):
+    e = load_manifest(engines).stages["legibility"]
+    model = onnx.load(str(e.file(engines, "onnx-fp16")))
+    types = {t.data_type for t in model.graph.initializer if len(t.dims) > 1}
+    assert types == {onnx.TensorProto.FLOAT16}
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # keep_io_types
+
+
+def test_rerun_reuses_unchanged_artifacts(engines):
+    before = json.loads((engines / "manifest.json").read_text())
+    r = CliRunner().invoke(app, ["--fp16", "--out", str(engines)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("unchanged") == 3
+    after = json.loads((engines / "manifest.json").read_text())
+    for s in STAGES:
+        assert after["stages"][s]["artifacts"] == before["stages"][s]["artifacts"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stages", "pose,ocr"], "unknown stage"),
+        (["--legibility", "nope=x.pt"], "unknown legibility model"),
+        (["--legibility", "easyocr-en-g2"], "is a str model"),
+        (["--stages", "legibility", "--legibility", "legibility-cnn=/nonexistent.pt"], "weights not found"),
+    ],
+)
+def test_bad_arguments_give_one_line_errors(tmp_path, args, message):
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "e")])
+    assert isinstance(r.exception, JnrError) and message in str(r.exception)
+
+
+def test_weights_that_do_not_load(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    r = CliRunner().invoke(
+        app, ["--stages", "legibility", "--legibility", f"legibility-cnn={bad}", "--out", str(tmp_path / "e")]
+    )
+    assert isinstance(r.exception, JnrError) and "does not load" in str(r.exception)
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = CliRunner().invoke(app, ["--out", str(blocker / "sub")])
+    assert isinstance(r.exception, JnrError) and "not writable" in str(r.exception)
+
+
+def test_incompatible_manifest(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 0, "jnr_version": "0.0.1"}))
+    r = CliRunner().invoke(app, ["--stages", "legibility", "--out", str(tmp_path)])
+    assert isinstance(r.exception, JnrError) and "incompatible jnr" in str(r.exception)
+
+
+def test_pose_weights_of_the_wrong_task(tmp_path):
+    from ultralytics import YOLO
+
+    det = tmp_path / "det.pt"
+    YOLO("yolo11n.yaml").save(str(det))
+    with pytest.raises(JnrError, match="not a pose model"):
+        from jnr.export.models import load_pose
+
+        load_pose(str(det))
+
+
+def test_choose_parses_name_and_weights():
+    assert choose("legibility", "legibility-resnet34=w.pt")[0].name == "legibility-resnet34"
+    assert choose("legibility", "legibility-resnet34=w.pt")[1] == "w.pt"
+    assert choose("pose", "yolo11s-pose.pt")[1] == "yolo11s-pose.pt"
+    assert choose("str", None)[0].name == "easyocr-en-g2"
+
+
+def test_flops_of_a_known_conv(tmp_path):
+    import torch
+
+    from jnr.runtime.specs import StageSpec
+
+    spec = StageSpec(
+        name="t",
+        stage="legibility",
+        input_hw=(8, 8),
+        color="RGB",
+        resize="stretch",
+        mean=(0, 0, 0),
+        std=(1, 1, 1),
+        decode="sigmoid",
+        weights="",
+        max_batch=4,
+    )
+    path = steps.onnx_from_torch(torch.nn.Conv2d(3, 4, 3, padding=1, bias=False), spec, tmp_path / "c.onnx")
+    assert steps.flops(path) == pytest.approx(2 * 4 * 8 * 8 * 3 * 9)

@@ -1,0 +1,177 @@
+"""Every backend on this machine over the same crops (the runner contract), and jnr-run as users run it."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jnr.runtime import decode as dec
+from jnr.runtime import preprocess
+from jnr.runtime.backends import load_stages
+from jnr.runtime.data import decode, open_split
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import load_manifest
+from jnr.runtime.ort_runner import available
+
+pytest.importorskip("torch")
+
+BACKENDS = [("torch-batched", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "fp16")] + [
+    (b, "fp16") for b in ("ort-cuda", "ort-trt") if available(b)
+]
+
+
+@pytest.fixture(scope="module")
+def crops(tiny_split):
+    imgs = [decode(p) for t in open_split(tiny_split).tracklets for p in t.frames]
+    return imgs
+
+
+def _decoded(spec, out, places):
+    if spec.decode == "yolo-pose":
+        return [len(dec.yolo_pose(spec, o, p)) for o, p in zip(out, places, strict=True)]
+    if spec.decode == "sigmoid":
+        return list(dec.sigmoid(spec, out) >= spec.threshold)
+    return [t for t, _ in dec.ctc_digits(spec, out)]
+
+
+@pytest.mark.parametrize(("backend", "precision"), BACKENDS)
+def test_runner_contract_against_the_pytorch_reference(engines, crops, backend, precision):
+    ref = load_stages("torch-batched", engines)
+    got = load_stages(backend, engines, precision)
+    for stage in ("pose", "legibility", "str"):
+        spec = got[stage].spec
+        assert spec == ref[stage].spec
+        x, places = preprocess.batch(spec, crops)
+        a, b = ref[stage].runner.infer(x), got[stage].runner.infer(x)
+        assert isinstance(b, np.ndarray) and b.dtype == np.float32 and a.shape == b.shape
+        same = np.mean(
+            [p == q for p, q in zip(_decoded(spec, a, places), _decoded(spec, b, places), strict=True)]
+        )
+        assert same >= (0.99 if precision == "fp16" else 0.999), (stage, same)
+        if precision == "fp32":
+            assert np.abs(a - b).max() < 1e-2
+
+
+def _jnr_run(*args, block_torch=False, tmp_path=None):
+    code = "from jnr.runtime.run_cli import main; main()"
+    if block_torch:
+        shim = tmp_path / "shim"
+        (shim / "torch").mkdir(parents=True, exist_ok=True)
+        (shim / "torch" / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
+        code = f"import sys; sys.path.insert(0, {str(shim)!r}); " + code
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=600
+    )
+
+
+def test_jnr_run_without_torch_writes_predictions_and_scores(engines, tiny_split, tmp_path):
+    out = tmp_path / "p.json"
+    r = _jnr_run(
+        tiny_split,
+        "--engines",
+        engines,
+        "--backend",
+        "ort-cpu",
+        "--out",
+        out,
+        block_torch=True,
+        tmp_path=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    preds = json.loads(out.read_text())
+    assert set(preds) == {t.id for t in open_split(tiny_split).tracklets}
+    assert all(isinstance(v, int) for v in preds.values())
+    assert "accuracy" in r.stdout and "sec/tracklet" in r.stdout
+
+
+def test_runtime_modules_never_import_torch(tmp_path):
+    code = (
+        "import sys, jnr.runtime.run_cli, jnr.runtime.backends, jnr.runtime.pipeline, "
+        "jnr.runtime.ort_runner, jnr.runtime.manifest, jnr.runtime.trt_runner; "
+        "assert 'torch' not in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_auto_picks_and_says_why(engines, tiny_split, tmp_path):
+    r = _jnr_run(tiny_split, "--engines", engines, "--out", tmp_path / "p.json", "--batch", "1000")
+    assert r.returncode == 0, r.stderr
+    assert "backend: ort-cpu" in r.stderr and "no TensorRT engines" in r.stderr
+    assert "exceeds the pose profile maximum 256" in r.stderr  # clamped, with a warning
+
+
+def test_resume_skips_finished_tracklets(engines, tiny_split, tmp_path):
+    out = tmp_path / "p.json"
+    ids = [t.id for t in open_split(tiny_split).tracklets]
+    out.write_text(json.dumps({ids[0]: 42}))
+    r = _jnr_run(tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert f"1 tracklets already in {out}" in r.stderr.replace("\n", "")
+    preds = json.loads(out.read_text())
+    assert preds[ids[0]] == 42 and set(preds) == set(ids)
+
+
+def test_interrupt_saves_finished_tracklets(engines, tiny_split, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jnr.runtime import run_cli
+    from jnr.runtime.pipeline import Pipeline, Result
+
+    def run(self, tracklets):
+        yield Result("0", 5, [])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "run", run)
+    out = tmp_path / "p.json"
+    r = CliRunner().invoke(
+        run_cli.app, [str(tiny_split), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out)]
+    )
+    assert r.exit_code == 130
+    assert json.loads(out.read_text()) == {"0": 5}
+
+
+def _copy(engines, tmp_path):
+    dst = tmp_path / "e"
+    shutil.copytree(engines, dst, ignore=shutil.ignore_patterns(".parity"))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("no-manifest", "no manifest.json"),
+        ("corrupt", "is corrupt"),
+        ("missing-file", "engine file missing"),
+        ("bad-sha", "does not match its sha256"),
+        ("old-format", "manifest format"),
+    ],
+)
+def test_manifest_problems_are_clear_errors(engines, tmp_path, damage, message):
+    e = _copy(engines, tmp_path)
+    m = json.loads((e / "manifest.json").read_text())
+    onnx_file = e / m["stages"]["legibility"]["artifacts"]["onnx-fp32"]["file"]
+    if damage == "no-manifest":
+        (e / "manifest.json").unlink()
+    elif damage == "corrupt":
+        (e / "manifest.json").write_text("{ half a")
+    elif damage == "missing-file":
+        onnx_file.unlink()
+    elif damage == "bad-sha":
+        onnx_file.write_bytes(onnx_file.read_bytes() + b"x")
+    else:
+        m["format"] = 99
+        (e / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(JnrError, match=message) as err:
+        load_stages("ort-cpu", e)
+    if damage in ("missing-file", "bad-sha"):
+        assert onnx_file.name in str(err.value)
+
+
+def test_manifest_roundtrips_specs(engines):
+    from jnr.runtime.specs import SPECS
+
+    for e in load_manifest(engines).stages.values():
+        assert e.spec.name in SPECS and e.spec.input_hw == SPECS[e.spec.name].input_hw
