@@ -7,6 +7,7 @@ held-out player is ever seen in training (the seed's 98% came from oversampling 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,40 +36,58 @@ def gt_people(ann: dict) -> np.ndarray:
     return kp[None]
 
 
-def torso_crops(
-    split_dir: Path, spec: StageSpec, rule: TorsoRule, stride: int = 1, jitter: float = 0.04, seed: int = 0
-) -> CropSet:
-    """Torso crops from ground-truth keypoints (jittered like a pose model's), preprocessed for ``spec``."""
+def gt_torso_crops(
+    split_dir: Path,
+    rule: TorsoRule,
+    stride: int,
+    seed: int,
+    jitter: float = 0.04,
+    readable_only: bool = False,
+) -> Iterator[tuple[np.ndarray, dict, int, int]]:
+    """Torso crops from ground-truth keypoints jittered like a pose model's:
+    yields (RGB crop, frame annotation, tracklet number, tracklet index)."""
     rng = np.random.default_rng(seed)
-    xs, ys, gs = [], [], []
     split = open_split(split_dir)
     with Progress(transient=True) as bar:
         task = bar.add_task("crops", total=len(split.tracklets))
         for gi, t in enumerate(split.tracklets):
-            anns = json.loads((Path(split_dir) / "annotations" / f"{t.id}.json").read_text())["frames"]
+            doc = json.loads((Path(split_dir) / "annotations" / f"{t.id}.json").read_text())
             for p in t.frames[::stride]:
+                ann = doc["frames"][p.name]
+                if readable_only and not ann["readable"]:
+                    continue
                 img = decode(p)
                 if img is None:
                     continue
-                people = gt_people(anns[p.name])
-                scale = max(img.shape[:2])
-                people[..., :2] += rng.normal(0, jitter * scale * 0.25, people[..., :2].shape)
+                people = gt_people(ann)
+                people[..., :2] += rng.normal(0, jitter * max(img.shape[:2]) * 0.25, people[..., :2].shape)
                 box = rule.box(people, img.shape[:2])
-                if box is None:
-                    continue
-                x0, y0, x1, y1 = box
-                xs.append(preprocess.prepare(spec, img[y0:y1, x0:x1])[0])
-                ys.append(float(anns[p.name]["readable"]))
-                gs.append(gi)
+                if box is not None:
+                    x0, y0, x1, y1 = box
+                    yield img[y0:y1, x0:x1], ann, doc["number"], gi
             bar.advance(task)
+
+
+def torso_crops(split_dir: Path, spec: StageSpec, rule: TorsoRule, stride: int = 1, seed: int = 0) -> CropSet:
+    """Torso crops preprocessed for ``spec``, labelled with the annotations' readable flag."""
+    xs, ys, gs = [], [], []
+    for crop, ann, _, gi in gt_torso_crops(split_dir, rule, stride, seed):
+        xs.append(preprocess.prepare(spec, crop)[0])
+        ys.append(float(ann["readable"]))
+        gs.append(gi)
     return CropSet(np.stack(xs), np.asarray(ys, np.float32), np.asarray(gs))
 
 
-def split_by_group(data: CropSet, held_out: float, seed: int) -> tuple[CropSet, CropSet]:
-    groups = np.unique(data.group)
+def held_out_mask(groups: np.ndarray, held_out: float, seed: int) -> np.ndarray:
+    """True for items whose tracklet is held out; the split is by tracklet, before any balancing."""
+    uniq = np.unique(groups)
     rng = np.random.default_rng(seed)
-    test_groups = set(rng.choice(groups, size=max(1, int(len(groups) * held_out)), replace=False).tolist())
-    m = np.array([g in test_groups for g in data.group])
+    test = rng.choice(uniq, size=max(1, int(len(uniq) * held_out)), replace=False)
+    return np.isin(groups, test)
+
+
+def split_by_group(data: CropSet, held_out: float, seed: int) -> tuple[CropSet, CropSet]:
+    m = held_out_mask(data.group, held_out, seed)
     return (CropSet(data.x[~m], data.y[~m], data.group[~m]), CropSet(data.x[m], data.y[m], data.group[m]))
 
 

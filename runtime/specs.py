@@ -62,7 +62,7 @@ SPECS: dict[str, StageSpec] = {
         StageSpec(
             name="yolo11n-pose",
             stage="pose",
-            input_hw=(192, 96),
+            input_hw=(192, 128),
             color="RGB",
             resize="letterbox",
             mean=(0.0, 0.0, 0.0),

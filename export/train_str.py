@@ -1,0 +1,84 @@
+"""Fine-tune the EasyOCR english_g2 recognizer with CTC on torso crops of readable synthetic frames.
+
+The head keeps its 97 classes, so decoding (greedy CTC over digits) is unchanged. The split is by
+tracklet, as for the legibility classifier.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from torch import nn
+
+from jnr.export.train_legibility import gt_torso_crops
+from jnr.runtime import decode as dec
+from jnr.runtime import preprocess
+from jnr.runtime.specs import StageSpec
+from jnr.runtime.torso import TorsoRule
+
+
+def readable_crops(
+    split_dir: Path, spec: StageSpec, rule: TorsoRule, stride: int, seed: int
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Preprocessed crops of readable frames, their number strings, and their tracklet index."""
+    xs, labels, groups = [], [], []
+    for crop, _, number, gi in gt_torso_crops(split_dir, rule, stride, seed, readable_only=True):
+        xs.append(preprocess.prepare(spec, crop)[0])
+        labels.append(str(number))
+        groups.append(gi)
+    return np.stack(xs), labels, np.asarray(groups)
+
+
+def exact(model: nn.Module, spec: StageSpec, x: np.ndarray, labels: list[str], batch: int = 256) -> float:
+    model.eval()
+    hits = 0
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            out = model(torch.from_numpy(x[i : i + batch])).numpy()
+            hits += sum(
+                t == lab for (t, _), lab in zip(dec.ctc_digits(spec, out), labels[i : i + batch], strict=True)
+            )
+    return hits / max(1, len(labels))
+
+
+def finetune(
+    model: nn.Module,
+    spec: StageSpec,
+    x: np.ndarray,
+    labels: list[str],
+    epochs: int,
+    seed: int,
+    lr: float = 1e-4,
+    batch: int = 64,
+) -> None:
+    """CTC fine-tuning; targets are the class indices of the digits in the spec's charset."""
+    torch.manual_seed(seed)
+    targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * ((len(x) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    with Progress() as bar:
+        task = bar.add_task("str", total=steps)
+        for _ in range(epochs):
+            model.train()
+            order = torch.randperm(len(x))
+            for i in range(0, len(x), batch):
+                idx = order[i : i + batch]
+                logp = model(torch.from_numpy(x[idx.numpy()])).log_softmax(-1).permute(1, 0, 2)  # T, N, C
+                tgt = [targets[j] for j in idx.tolist()]
+                loss = ctc(
+                    logp,
+                    torch.cat(tgt),
+                    torch.full((len(idx),), logp.shape[0], dtype=torch.long),
+                    torch.tensor([len(t) for t in tgt]),
+                )
+                opt.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                opt.step()
+                sched.step()
+                bar.advance(task)
