@@ -133,12 +133,16 @@ def load_pose(source: str) -> nn.Module:
     return YoloPose(y.model.float().eval())
 
 
+def _easyocr(spec: StageSpec, src: str) -> nn.Module:
+    """EasyOCR's recognizer with weights in EasyOCR's own layout (keys without the wrapper's prefix)."""
+    return _load_into(EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net.")
+
+
 BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "legibility-cnn": lambda spec, src: _load_into(LegibilityCNN(), resolve_weights(src)),
     "legibility-resnet34": lambda spec, src: _load_into(legibility_resnet34(), resolve_weights(src)),
-    "easyocr-en-g2": lambda spec, src: _load_into(
-        EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net."
-    ),
+    "easyocr-en-g2": _easyocr,
+    "easyocr-en-g2-synth": _easyocr,
     "yolo11n-pose": lambda spec, src: load_pose(src),
 }
 

@@ -113,10 +113,29 @@ SPECS: dict[str, StageSpec] = {
             weights="easyocr_en_models:english_g2.pth",
             description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
         ),
+        StageSpec(
+            name="easyocr-en-g2-synth",
+            stage="str",
+            input_hw=(64, 96),
+            color="GRAY",
+            resize="left",
+            mean=(0.5,),
+            std=(0.5,),
+            decode="ctc-digits",
+            charset=EASYOCR_EN_CHARS,
+            pad_value=0,
+            inset_x=0.15,
+            weights="models/easyocr-en-g2-synth.pt",
+            description="EasyOCR english_g2 fine-tuned with CTC on synthetic torso crops (jnr-train str)",
+        ),
     )
 }
 
-DEFAULTS: dict[Stage, str] = {"pose": "yolo11n-pose", "legibility": "legibility-cnn", "str": "easyocr-en-g2"}
+DEFAULTS: dict[Stage, str] = {
+    "pose": "yolo11n-pose",
+    "legibility": "legibility-cnn",
+    "str": "easyocr-en-g2-synth",
+}
 
 
 def get_spec(name: str) -> StageSpec:

@@ -108,7 +108,8 @@ def test_choose_parses_name_and_weights():
     assert choose("legibility", "legibility-resnet34=w.pt")[0].name == "legibility-resnet34"
     assert choose("legibility", "legibility-resnet34=w.pt")[1] == "w.pt"
     assert choose("pose", "yolo11s-pose.pt")[1] == "yolo11s-pose.pt"
-    assert choose("str", None)[0].name == "easyocr-en-g2"
+    assert choose("str", None)[0].name == "easyocr-en-g2-synth"
+    assert choose("str", "easyocr-en-g2")[1] == "easyocr_en_models:english_g2.pth"
 
 
 def test_flops_of_a_known_conv(tmp_path):
