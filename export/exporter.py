@@ -115,7 +115,13 @@ def export_stage(
             f"{spec.stage}: unchanged ({key[:12]}), reusing "
             + ", ".join(a["file"] for a in old["artifacts"].values())
         )
-        return {**old, "reused": True}
+        return {
+            **old,
+            "reused": True,
+            "flops_per_item": steps.flops(
+                out / old["artifacts"]["onnx-fp32"]["file"], (1, spec.channels, *spec.input_hw)
+            ),
+        }
     t0 = time.perf_counter()
     module = build(spec, weights)
     stem = f"{spec.stage}-{key[:12]}"
@@ -156,7 +162,7 @@ def export_stage(
         "io": io,
         "artifacts": arts,
         "parity": parity,
-        "flops_per_item": steps.flops(fp32_path),
+        "flops_per_item": steps.flops(fp32_path, (1, spec.channels, *spec.input_hw)),
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
 

@@ -136,12 +136,20 @@ def io_info(path: Path) -> dict:
     }
 
 
-def flops(path: Path, batch: int = 1) -> float:
-    """Multiply-adds x 2 of Conv, Gemm/MatMul and LSTM nodes at ``batch``, from ONNX shape inference."""
-    m = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+def flops(path: Path, input_shape: tuple[int, ...]) -> float:
+    """Multiply-adds x 2 of Conv, Gemm/MatMul and LSTM nodes for one input of ``input_shape`` (N, C, H, W),
+    from ONNX shape inference with the input's symbolic dimensions fixed."""
+    m = onnx.load(str(path))
+    inits = {i.name for i in m.graph.initializer}
+    first = next(v for v in m.graph.input if v.name not in inits)
+    for d, n in zip(first.type.tensor_type.shape.dim, input_shape, strict=True):
+        d.ClearField("dim_param")
+        d.dim_value = n
+    del m.graph.value_info[:]
+    m = onnx.shape_inference.infer_shapes(m, data_prop=True)
     shapes: dict[str, list[int]] = {}
     for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
-        shapes[v.name] = [d.dim_value if d.dim_value else batch for d in v.type.tensor_type.shape.dim]
+        shapes[v.name] = [d.dim_value if d.dim_value else 1 for d in v.type.tensor_type.shape.dim]
     for i in m.graph.initializer:
         shapes[i.name] = list(i.dims)
     total = 0.0

@@ -10,7 +10,7 @@ import json
 import re
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,10 +127,27 @@ class Frame:
     path: Path
     image: np.ndarray | None  # None: could not be decoded
     last: bool  # the tracklet's last frame
+    prepared: object = None  # what ``transform`` made of the image in the worker thread
 
 
-def iter_frames(tracklets: Iterable[Tracklet], workers: int = 4, prefetch: int = 256) -> Iterator[Frame]:
-    """Decode frames in a thread pool, in order, with at most ``prefetch`` frames in flight."""
+def _load(path: Path, transform: Callable[[np.ndarray], object] | None) -> tuple[np.ndarray | None, object]:
+    img = decode(path)
+    return img, (transform(img) if transform is not None and img is not None else None)
+
+
+def _frame(tid: str, index: int, path: Path, last: bool, future) -> Frame:
+    image, prepared = future.result()
+    return Frame(tid, index, path, image, last, prepared)
+
+
+def iter_frames(
+    tracklets: Iterable[Tracklet],
+    workers: int = 4,
+    prefetch: int = 256,
+    transform: Callable[[np.ndarray], object] | None = None,
+) -> Iterator[Frame]:
+    """Decode frames in a thread pool, in order, with at most ``prefetch`` frames in flight;
+    ``transform`` (e.g. the first stage's preprocessing) also runs in the workers."""
 
     def jobs():
         for t in tracklets:
@@ -140,10 +157,8 @@ def iter_frames(tracklets: Iterable[Tracklet], workers: int = 4, prefetch: int =
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: deque = deque()
         for tid, i, p, last in jobs():
-            pending.append((tid, i, p, last, pool.submit(decode, p)))
+            pending.append((tid, i, p, last, pool.submit(_load, p, transform)))
             if len(pending) >= prefetch:
-                tid0, i0, p0, l0, f0 = pending.popleft()
-                yield Frame(tid0, i0, p0, f0.result(), l0)
+                yield _frame(*pending.popleft())
         while pending:
-            tid0, i0, p0, l0, f0 = pending.popleft()
-            yield Frame(tid0, i0, p0, f0.result(), l0)
+            yield _frame(*pending.popleft())

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -95,12 +96,12 @@ class Pipeline:
         self.stats.seconds[key] += time.perf_counter() - t
         return out
 
-    def _stack(self, spec: StageSpec, images: list[np.ndarray]):
-        xs, places = zip(*(self.prepare(spec, im) for im in images), strict=True)
-        return np.stack(xs), list(places)
-
-    def _run(self, stage: Stage, images: list[np.ndarray]):
-        x, places = self._stack(stage.spec, images)
+    def _run(self, stage: Stage, images: list[np.ndarray], prepared: list | None = None):
+        """Preprocess (unless the decode workers already did), infer in runner-sized chunks."""
+        if prepared is None or any(p is None for p in prepared):
+            prepared = [self.prepare(stage.spec, im) for im in images]
+        xs, places = zip(*prepared, strict=True)
+        x = np.stack(xs)
         outs = [
             stage.runner.infer(x[i : i + stage.runner.max_batch])
             for i in range(0, len(x), stage.runner.max_batch)
@@ -108,11 +109,11 @@ class Pipeline:
         return np.concatenate(outs), places
 
     def _pose(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-        out, places = self._run(self.pose, [im for _, im in items])
+        out, places = self._run(self.pose, [im for _, (im, _) in items], [p for _, (_, p) in items])
         people = [dec.yolo_pose(self.pose.spec, o, p) for o, p in zip(out, places, strict=True)]
         crops = []
         t = time.perf_counter()
-        for (tid, im), ppl in zip(items, people, strict=True):
+        for (tid, (im, _)), ppl in zip(items, people, strict=True):
             box = self.rule.box(ppl, im.shape[:2])
             if box is not None:
                 x0, y0, x1, y1 = box
@@ -176,8 +177,13 @@ class Pipeline:
             if not t.frames:
                 yield Result(t.id, ILLEGIBLE, [])
                 self.stats.tracklets += 1
+        # the batched path preprocesses pose inputs in the decode workers, overlapping inference
+        transform = None if self.batch == 1 else partial(self.prepare, self.pose.spec)
         frames = iter_frames(
-            (t for t in tracklets if t.frames), workers=self.workers, prefetch=max(4 * self.batch, 32)
+            (t for t in tracklets if t.frames),
+            workers=self.workers,
+            prefetch=max(4 * self.batch, 32),
+            transform=transform,
         )
         while True:
             t0 = time.perf_counter()
@@ -192,7 +198,7 @@ class Pipeline:
                 self.stats.frames += 1
                 tr.sizes.append(fr.image.shape[:2])
                 tr.pending += 1
-                bufs["pose"].append((fr.tracklet, fr.image))
+                bufs["pose"].append((fr.tracklet, (fr.image, fr.prepared)))
             if fr.last:
                 tr.sealed = True
                 if tr.pending == 0:
