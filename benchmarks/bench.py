@@ -28,7 +28,7 @@ from jnr.runtime.backends import load_stages
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import open_split
 from jnr.runtime.errors import JnrError
-from jnr.runtime.manifest import atomic_write_json, load_manifest
+from jnr.runtime.manifest import atomic_write_json, library_versions, load_manifest
 from jnr.runtime.pipeline import TIMED, Pipeline
 from jnr.runtime.score import score
 from jnr.runtime.torso import RULES
@@ -50,8 +50,6 @@ STAGE_ITEMS = {"pose": "frames", "legibility": "torso_crops", "str": "legible"}
 
 
 def machine() -> dict:
-    import onnxruntime
-
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -60,23 +58,13 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    out = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "numpy": np.__version__,
-        "gpu": None,
-        "torch": None,
-    }
-    try:
+    libs = {m: m for m in ("onnxruntime", "numpy", "torch", "tensorrt")}
+    out = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), **library_versions(libs)}
+    out["gpu"] = None
+    if out["torch"]:
         import torch
 
-        out["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            out["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
+        out["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return out
 
 

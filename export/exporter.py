@@ -21,37 +21,25 @@ from jnr.export import steps
 from jnr.export.models import build, resolve_weights
 from jnr.export.parity import check
 from jnr.runtime.errors import JnrError
-from jnr.runtime.manifest import FORMAT, MANIFEST, atomic_write_json, sha256
+from jnr.runtime.manifest import FORMAT, MANIFEST, atomic_write_json, library_versions, sha256
 from jnr.runtime.specs import StageSpec
 
 PARITY_SEED = 4242
 
 
 def versions() -> dict:
-    import onnx
-    import onnxruntime
-
-    out = {
+    return {
         "jnr": jnr.__version__,
         "python": platform.python_version(),
-        "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "tensorrt": None,
-        "cuda_python": None,
+        **library_versions(
+            {
+                "onnx": "onnx",
+                "onnxruntime": "onnxruntime",
+                "tensorrt": "tensorrt",
+                "cuda_python": "cuda.bindings",
+            }
+        ),
     }
-    try:
-        import tensorrt
-
-        out["tensorrt"] = tensorrt.__version__
-    except ImportError:
-        pass
-    try:
-        from cuda import bindings
-
-        out["cuda_python"] = bindings.__version__
-    except (ImportError, AttributeError):
-        pass
-    return out
 
 
 def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int) -> str:

@@ -23,6 +23,19 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def library_versions(modules: dict[str, str]) -> dict[str, str | None]:
+    """``{key: module.__version__}`` for each importable module, None where it is missing."""
+    import importlib
+
+    out: dict[str, str | None] = {}
+    for key, name in modules.items():
+        try:
+            out[key] = getattr(importlib.import_module(name), "__version__", None)
+        except ImportError:
+            out[key] = None
+    return out
+
+
 def atomic_write_json(path: Path, obj: object) -> None:
     """Write JSON via a temporary file and rename, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

@@ -6,7 +6,7 @@ A spec says everything needed to feed a model and read its output; it is copied 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 Stage = Literal["pose", "legibility", "str"]
@@ -56,6 +56,22 @@ class StageSpec:
         return cls(**d)
 
 
+EASYOCR_EN_G2 = StageSpec(
+    name="easyocr-en-g2",
+    stage="str",
+    input_hw=(64, 96),
+    color="GRAY",
+    resize="left",
+    mean=(0.5,),
+    std=(0.5,),
+    decode="ctc-digits",
+    charset=EASYOCR_EN_CHARS,
+    pad_value=0,
+    inset_x=0.15,
+    weights="easyocr_en_models:english_g2.pth",
+    description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
+)
+
 SPECS: dict[str, StageSpec] = {
     s.name: s
     for s in (
@@ -98,33 +114,10 @@ SPECS: dict[str, StageSpec] = {
             weights="models/legibility-resnet34-synth.pt",
             description="the baseline's ResNet34 with one sigmoid output",
         ),
-        StageSpec(
-            name="easyocr-en-g2",
-            stage="str",
-            input_hw=(64, 96),
-            color="GRAY",
-            resize="left",
-            mean=(0.5,),
-            std=(0.5,),
-            decode="ctc-digits",
-            charset=EASYOCR_EN_CHARS,
-            pad_value=0,
-            inset_x=0.15,
-            weights="easyocr_en_models:english_g2.pth",
-            description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
-        ),
-        StageSpec(
+        EASYOCR_EN_G2,
+        replace(
+            EASYOCR_EN_G2,
             name="easyocr-en-g2-synth",
-            stage="str",
-            input_hw=(64, 96),
-            color="GRAY",
-            resize="left",
-            mean=(0.5,),
-            std=(0.5,),
-            decode="ctc-digits",
-            charset=EASYOCR_EN_CHARS,
-            pad_value=0,
-            inset_x=0.15,
             weights="models/easyocr-en-g2-synth.pt",
             description="EasyOCR english_g2 fine-tuned with CTC on synthetic torso crops (jnr-train str)",
         ),
