@@ -66,13 +66,13 @@ def run(
         backend, why = pick_auto(engines)
         console.print(f"backend: [bold]{backend}[/bold] ({why})")
     stages = load_stages(backend, engines, precision, threads, pose)
-    for name, st in stages.items():
-        if batch > st.runner.max_batch and backend not in ("torch",):
-            warnings.warn(
-                f"--batch {batch} exceeds the {name} profile maximum {st.runner.max_batch}: "
-                f"model calls are split at {st.runner.max_batch}",
-                stacklevel=1,
-            )
+    limit = min(st.runner.max_batch for st in stages.values())
+    if backend != "torch" and batch > limit:
+        console.print(
+            f"[yellow]warning:[/yellow] --batch {batch} exceeds the engine profile maximum {limit}: "
+            f"clamped to {limit}"
+        )
+        batch = limit
     preds: dict[str, int] = load_labels(out, "predictions") if resume and out.exists() else {}
     todo = [t for t in split.tracklets if t.id not in preds]
     if preds:

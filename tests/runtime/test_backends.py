@@ -100,7 +100,7 @@ def test_auto_picks_and_says_why(engines, tiny_split, tmp_path):
     r = _jnr_run(tiny_split, "--engines", engines, "--out", tmp_path / "p.json", "--batch", "1000")
     assert r.returncode == 0, r.stderr
     assert "backend: ort-cpu" in r.stderr and "no TensorRT engines" in r.stderr
-    assert "exceeds the pose profile maximum 256" in r.stderr  # clamped, with a warning
+    assert "exceeds the engine profile maximum 256: clamped to 256" in r.stderr.replace("\n", " ")
 
 
 def test_resume_skips_finished_tracklets(engines, tiny_split, tmp_path):
