@@ -32,20 +32,29 @@ def write_card(path: Path, title: str, facts: dict) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+# Options shared by the crop-based trainers (legibility, str).
+TrainSplit = Annotated[Path, typer.Argument(help="Split with annotations/ (jnr-synth output)")]
+Epochs = Annotated[int, typer.Option(min=1)]
+Rule = Annotated[str, typer.Option(help="Torso rule for the crops: baseline or seed")]
+Stride = Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")]
+HeldOut = Annotated[float, typer.Option(help="Share of tracklets held out")]
+Seed = Annotated[int, typer.Option()]
+
+
 def _command() -> str:
     return "jnr-train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 @app.command()
 def legibility(
-    train_split: Annotated[Path, typer.Argument(help="Split with annotations/ (jnr-synth output)")],
+    train_split: TrainSplit,
     model: Annotated[str, typer.Option(help="legibility-cnn or legibility-resnet34")] = "legibility-cnn",
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/legibility-cnn-synth.pt"),
-    epochs: Annotated[int, typer.Option(min=1)] = 8,
-    rule: Annotated[str, typer.Option(help="Torso rule for the crops: baseline or seed")] = "baseline",
-    stride: Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")] = 2,
-    held_out: Annotated[float, typer.Option(help="Share of tracklets held out")] = 0.2,
-    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Epochs = 8,
+    rule: Rule = "baseline",
+    stride: Stride = 2,
+    held_out: HeldOut = 0.2,
+    seed: Seed = 0,
 ) -> None:
     """Train the legibility classifier on torso crops labelled by the synthetic annotations."""
     import torch
@@ -81,13 +90,13 @@ def legibility(
 
 @app.command("str")
 def str_(
-    train_split: Annotated[Path, typer.Argument(help="Split with annotations/ (jnr-synth output)")],
+    train_split: TrainSplit,
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/easyocr-en-g2-synth.pt"),
-    epochs: Annotated[int, typer.Option(min=1)] = 3,
-    rule: Annotated[str, typer.Option(help="Torso rule for the crops: baseline or seed")] = "baseline",
-    stride: Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")] = 1,
-    held_out: Annotated[float, typer.Option(help="Share of tracklets held out")] = 0.2,
-    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Epochs = 3,
+    rule: Rule = "baseline",
+    stride: Stride = 1,
+    held_out: HeldOut = 0.2,
+    seed: Seed = 0,
 ) -> None:
     """Fine-tune EasyOCR's english_g2 recognizer (offline weights) on readable synthetic torso crops."""
     import numpy as np
@@ -134,10 +143,10 @@ def str_(
 
 @app.command()
 def pose(
-    train_split: Annotated[Path, typer.Argument(help="Split with annotations/ (jnr-synth output)")],
+    train_split: TrainSplit,
     val_split: Annotated[Path, typer.Argument(help="Held-out split with annotations/")],
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/yolo11n-pose-synth.pt"),
-    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    epochs: Epochs = 30,
     imgsz: Annotated[int, typer.Option(help="Training size (square letterbox)")] = 192,
     per_tracklet: Annotated[int, typer.Option(help="Frames sampled per tracklet")] = 8,
     work: Annotated[Path, typer.Option(help="Scratch folder for the YOLO dataset and runs")] = Path(

@@ -108,7 +108,8 @@ class Pipeline:
         ]
         return np.concatenate(outs), places
 
-    def _pose(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    def _pose(self, items: list[tuple[str, tuple[np.ndarray, object]]]) -> list[tuple[str, np.ndarray]]:
+        """Items are (tracklet, (image, preprocessed or None)); returns (tracklet, torso crop)."""
         out, places = self._run(self.pose, [im for _, (im, _) in items], [p for _, (_, p) in items])
         people = [dec.yolo_pose(self.pose.spec, o, p) for o, p in zip(out, places, strict=True)]
         crops = []
@@ -139,9 +140,6 @@ class Pipeline:
         tracks: dict[str, _Track] = defaultdict(_Track)
         bufs: dict[str, list] = {"pose": [], "legibility": [], "str": []}
         tracklets = list(tracklets)
-        for t in tracklets:
-            if not t.frames:
-                self.stats.empty_tracklets.append(t.id)
 
         def finish(tid: str) -> Result:
             tr = tracks.pop(tid)
@@ -175,8 +173,9 @@ class Pipeline:
 
         for t in tracklets:
             if not t.frames:
-                yield Result(t.id, ILLEGIBLE, [])
+                self.stats.empty_tracklets.append(t.id)
                 self.stats.tracklets += 1
+                yield Result(t.id, ILLEGIBLE, [])
         # the batched path preprocesses pose inputs in the decode workers, overlapping inference
         transform = None if self.batch == 1 else partial(self.prepare, self.pose.spec)
         frames = iter_frames(
