@@ -58,7 +58,7 @@ def engine_builder(out: Path, version_compatible: bool):
     ok, why = gpu_available()
     if not ok:
         return None, why
-    from jnr.runtime.manifest import sha256
+    from jnr.export.exporter import artifact
 
     def build(onnx_path: Path, spec: StageSpec, input_name: str) -> dict:
         path = onnx_path.with_suffix(".engine")
@@ -71,13 +71,7 @@ def engine_builder(out: Path, version_compatible: bool):
             out / "timing.cache",
             version_compatible,
         )
-        return {
-            "file": path.name,
-            "sha256": sha256(path),
-            "bytes": path.stat().st_size,
-            "version_compatible": version_compatible,
-            **gpu_identity(),
-        }
+        return artifact(path, version_compatible=version_compatible, **gpu_identity())
 
     return build, gpu_identity()
 

@@ -80,7 +80,8 @@ def _reusable(prev: dict, key: str, out: Path) -> dict | None:
     return prev
 
 
-def _artifact(out: Path, path: Path, **extra) -> dict:
+def artifact(path: Path, **extra) -> dict:
+    """A manifest artifact entry: file name (relative to the output folder), sha256, size, extras."""
     return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, **extra}
 
 
@@ -121,12 +122,12 @@ def export_stage(
     else:
         steps.onnx_from_torch(module, spec, fp32_path, opset)
     steps.slim_and_check(fp32_path)
-    arts = {"onnx-fp32": _artifact(out, fp32_path)}
+    arts = {"onnx-fp32": artifact(fp32_path)}
     parity = {"fp32": check(spec, module, fp32_path, images()[spec.stage], "fp32")}
     run_path, precision = fp32_path, "fp32"
     if fp16:
         fp16_path = steps.fp16_from_onnx(fp32_path, out / f"{stem}.fp16.onnx")
-        arts["onnx-fp16"] = _artifact(out, fp16_path)
+        arts["onnx-fp16"] = artifact(fp16_path)
         parity["fp16"] = check(spec, module, fp16_path, images()[spec.stage], "fp16")
         run_path, precision = fp16_path, "fp16"
     failed = [
