@@ -33,11 +33,12 @@ def choose(stage: str, value: str | None) -> tuple[StageSpec, str]:
             raise JnrError(f"{name} is a {spec.stage} model, not a {stage} model")
         return spec, weights or spec.weights
     if weights:
-        raise JnrError(
-            f"unknown {stage} model {name!r}; known: "
-            f"{', '.join(n for n, s in SPECS.items() if s.stage == stage)}"
-        )
+        raise JnrError(f"unknown {stage} model {name!r}; known: {_names(stage)}")
     return get_spec(DEFAULTS[stage]), value
+
+
+def _names(stage: str) -> str:
+    return "|".join(n for n, s in SPECS.items() if s.stage == stage)
 
 
 def check_writable(out: Path) -> None:
@@ -84,10 +85,8 @@ def export(
     pose: Annotated[
         str | None, typer.Option(help="Pose: a .pt path or ultralytics name (yolo11s-pose.pt)")
     ] = None,
-    legibility: Annotated[
-        str | None, typer.Option(help="NAME[=WEIGHTS]: legibility-cnn|legibility-resnet34")
-    ] = None,
-    str_: Annotated[str | None, typer.Option("--str", help="NAME[=WEIGHTS]: easyocr-en-g2")] = None,
+    legibility: Annotated[str | None, typer.Option(help=f"NAME[=WEIGHTS]: {_names('legibility')}")] = None,
+    str_: Annotated[str | None, typer.Option("--str", help=f"NAME[=WEIGHTS]: {_names('str')}")] = None,
     stages: Annotated[str, typer.Option(help="Comma-separated stages to (re)build")] = ",".join(STAGES),
     out: Annotated[Path, typer.Option(help="Output folder")] = Path("engines"),
     max_batch: Annotated[int, typer.Option(min=1, help="Largest batch of the engine profile")] = 256,

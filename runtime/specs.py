@@ -25,10 +25,10 @@ class StageSpec:
     name: str
     stage: Stage
     input_hw: tuple[int, int]  # model input height, width
-    color: Literal["RGB", "GRAY"]
-    resize: Literal[
-        "letterbox", "stretch", "left"
-    ]  # letterbox: aspect kept, centred, padded; left: EasyOCR-style
+    color: Literal["RGB", "BGR", "GRAY"]
+    # letterbox: aspect kept, centred, padded; left: height fitted, left-aligned, right edge replicated
+    # (EasyOCR); left-pad: the same, padded with pad_value (PaddleOCR)
+    resize: Literal["letterbox", "stretch", "left", "left-pad"]
     mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
     std: tuple[float, ...]
     decode: Literal["yolo-pose", "sigmoid", "ctc-digits"]
@@ -36,7 +36,8 @@ class StageSpec:
     pad_value: int = 114
     inset_x: float = 0.0  # share of the width cut from each side before resizing
     threshold: float = 0.5  # sigmoid: legible at >= threshold; yolo-pose: person confidence
-    charset: str = ""  # ctc: characters for output classes 1..C-1
+    charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)
+    output: Literal["logits", "probs"] = "logits"  # ctc: what the graph's last op gives
     max_batch: int = 256
     description: str = ""
     extra: dict = field(default_factory=dict)
@@ -70,6 +71,25 @@ EASYOCR_EN_G2 = StageSpec(
     inset_x=0.15,
     weights="easyocr_en_models:english_g2.pth",
     description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
+)
+
+# PaddleOCR's PP-OCRv4 recognizer as shipped (ONNX only) by rapidocr-onnxruntime: BGR, height 48, width
+# fitted and right-padded with 0 after normalisation (pixel 127.5), softmax output over 6625 classes whose
+# characters are in the ONNX metadata ("character"; 0 is the blank, a space is appended last).
+PPOCR_V4_REC = StageSpec(
+    name="ppocr-v4-rec",
+    stage="str",
+    input_hw=(48, 96),
+    color="BGR",
+    resize="left-pad",
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    decode="ctc-digits",
+    output="probs",
+    pad_value=128,
+    inset_x=0.15,
+    weights="rapidocr_onnxruntime:models/ch_PP-OCRv4_rec_infer.onnx",
+    description="PaddleOCR PP-OCRv4 rec (SVTR-LCNet, CTC) from rapidocr-onnxruntime, ONNX only",
 )
 
 SPECS: dict[str, StageSpec] = {
@@ -121,6 +141,7 @@ SPECS: dict[str, StageSpec] = {
             weights="models/easyocr-en-g2-synth.pt",
             description="EasyOCR english_g2 fine-tuned with CTC on synthetic torso crops (jnr-train str)",
         ),
+        PPOCR_V4_REC,
     )
 }
 

@@ -1,0 +1,148 @@
+"""ONNX-only recognizers: charset from metadata, input fixing, and the PP-OCRv4 option end to end."""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from jnr.export import models, steps
+from jnr.export.cli_export import app
+from jnr.runtime import decode as dec
+from jnr.runtime import preprocess
+from jnr.runtime.backends import load_stages
+from jnr.runtime.errors import JnrError
+from jnr.runtime.manifest import load_manifest
+from jnr.runtime.specs import PPOCR_V4_REC
+
+
+def _tiny_onnx(path, character=None, dims=("n", 3, "h", "w")):
+    """Identity-like model (input * 2) with PaddleOCR-style symbolic dims and optional charset metadata."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(dims))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(dims))
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["y"])], "g", [x], [y], [two])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)])
+    if character is not None:
+        helper.set_model_props(m, {"character": character})
+    onnx.save(m, str(path))
+    return path
+
+
+def test_charset_comes_from_onnx_metadata_with_the_space_appended(tmp_path):
+    p = _tiny_onnx(tmp_path / "rec.onnx", "a\n1\n2\n€")
+    spec = models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))
+    assert spec.charset == "a12€ "
+    given = replace(PPOCR_V4_REC, charset="0123456789")
+    assert models.complete_spec(given, str(p)) is given  # a spec's own charset wins
+
+
+@pytest.mark.parametrize(
+    ("character", "message"),
+    [(None, "no 'character' metadata"), ("ab\nc", "not one character per line")],
+)
+def test_bad_charset_metadata_is_a_clear_error(tmp_path, character, message):
+    p = _tiny_onnx(tmp_path / "rec.onnx", character)
+    with pytest.raises(JnrError, match=message):
+        models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))
+
+
+def test_weight_packages_say_what_to_install(monkeypatch):
+    with pytest.raises(JnrError, match="unknown weight package"):
+        models.resolve_weights("nosuchpkg:w.onnx")
+    monkeypatch.setattr(models, "_package_dir", lambda module: None)
+    with pytest.raises(JnrError, match="pip install rapidocr-onnxruntime"):
+        models.resolve_weights(PPOCR_V4_REC.weights)
+
+
+def test_onnx_from_file_fixes_chw_and_keeps_a_dynamic_batch(tmp_path):
+    src = _tiny_onnx(tmp_path / "src.onnx")
+    dst = steps.slim_and_check(steps.onnx_from_file(src, PPOCR_V4_REC, tmp_path / "dst.onnx"))
+    io = steps.io_info(dst)
+    assert io["inputs"][0]["shape"] == ["batch", 3, 48, 96]
+    assert io["opset"] == 12
+    s = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    for n in (1, 3):
+        x = np.ones((n, 3, 48, 96), np.float32)
+        assert np.array_equal(s.run(None, {"x": x})[0], 2 * x)
+    with pytest.raises(ValueError, match="rank 3"):
+        steps.onnx_from_file(_tiny_onnx(tmp_path / "r3.onnx", dims=("n", 3, "w")), PPOCR_V4_REC, dst)
+
+
+needs_rapidocr = pytest.mark.skipif(
+    not (importlib.util.find_spec("rapidocr_onnxruntime") and importlib.util.find_spec("onnx2torch")),
+    reason="PP-OCRv4 needs the export extra (rapidocr-onnxruntime, onnx2torch)",
+)
+
+
+@pytest.fixture(scope="module")
+def pp_engines(engines, tmp_path_factory):
+    """The shipped export with its STR stage replaced by PP-OCRv4 (pose and legibility reused)."""
+    out = tmp_path_factory.mktemp("pp") / "engines"
+    shutil.copytree(engines, out)
+    r = CliRunner().invoke(app, ["--fp16", "--stages", "str", "--str", "ppocr-v4-rec", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@needs_rapidocr
+def test_ppocr_export_records_its_charset_and_passes_parity(engines, pp_engines):
+    m = load_manifest(pp_engines)
+    e = m.stages["str"]
+    assert e.spec.name == "ppocr-v4-rec" and e.spec.output == "probs" and e.spec.color == "BGR"
+    assert (
+        len(e.spec.charset) == 6624
+        and e.spec.charset.endswith(" ")
+        and set("0123456789") <= set(e.spec.charset)
+    )
+    assert e.raw["io"]["inputs"][0]["shape"] == ["batch", 3, 48, 96]
+    for precision in ("fp32", "fp16"):
+        p = e.raw["parity"][precision]
+        assert p["passed"] and p["decoded_identical"] >= p["target"] and p["samples"] > 500, p
+    old = load_manifest(engines)
+    assert m.stages["pose"].raw["key"] == old.stages["pose"].raw["key"]  # untouched stages reused
+
+
+def _rendered(text: str) -> np.ndarray:
+    img = np.full((64, 64, 3), 255, np.uint8)
+    cv2.putText(img, text, (6, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (20, 20, 140), 3, cv2.LINE_AA)
+    return img
+
+
+@needs_rapidocr
+@pytest.mark.parametrize("backend", ["ort-cpu", "torch-batched"])
+def test_ppocr_reads_rendered_numbers(pp_engines, backend):
+    stage = load_stages(backend, pp_engines, "fp32")["str"]
+    assert stage.spec.name == "ppocr-v4-rec"
+    texts = ["7", "10", "23", "58", "96"]
+    x, _ = preprocess.batch(stage.spec, [_rendered(t) for t in texts])
+    got = [t for t, _ in dec.ctc_digits(stage.spec, stage.runner.infer(x))]
+    assert sum(g == t for g, t in zip(got, texts, strict=True)) >= 4, got
+
+
+@needs_rapidocr
+def test_jnr_run_with_ppocr_on_onnx_runtime(pp_engines, tiny_split, tmp_path):
+    out = tmp_path / "pred.json"
+    r = subprocess.run(
+        [sys.executable, "-c", "from jnr.runtime.run_cli import main; main()", str(tiny_split)]
+        + ["--engines", str(pp_engines), "--backend", "ort-cpu", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    pred = json.loads(out.read_text())
+    gt = json.loads((tiny_split / "test_gt.json").read_text())
+    assert set(pred) == set(gt) and all(isinstance(v, int) for v in pred.values())
+    assert "accuracy" in r.stdout
