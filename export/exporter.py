@@ -1,8 +1,9 @@
 """jnr-export's work: per stage, ONNX -> (FP16 ONNX) -> parity -> (TensorRT engine), then the manifest.
 
 Artifacts are named by a key hashed from everything that determines them (spec, weights sha256,
-precision, opset, jnr version), so an unchanged re-run reuses them, and a killed export never leaves
-the manifest pointing at half-written files: the manifest is replaced last, atomically.
+precision, opset, jnr version, the export steps' source), so an unchanged re-run reuses them, and a
+killed export never leaves the manifest pointing at half-written files: the manifest is replaced last,
+atomically.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def versions() -> dict:
 def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int) -> str:
     w = resolve_weights(weights)
     wid = sha256(w) if w.is_file() else weights
-    blob = json.dumps([spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT], sort_keys=True)
+    recipe = sha256(Path(steps.__file__))  # a change to the export steps rebuilds, even within a version
+    blob = json.dumps([spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

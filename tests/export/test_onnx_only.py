@@ -146,3 +146,46 @@ def test_jnr_run_with_ppocr_on_onnx_runtime(pp_engines, tiny_split, tmp_path):
     gt = json.loads((tiny_split / "test_gt.json").read_text())
     assert set(pred) == set(gt) and all(isinstance(v, int) for v in pred.values())
     assert "accuracy" in r.stdout
+
+
+def _paddle_style_block(path):
+    """Conv -> scalar scale (constant first) -> scalar shift -> unfused hard-swish, as paddle2onnx writes."""
+    rng = np.random.default_rng(0)
+    inits = [
+        onnx.numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w"),
+        onnx.numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "b"),
+        onnx.numpy_helper.from_array(np.array([1.7], np.float32), "scale"),
+        onnx.numpy_helper.from_array(np.array([-0.3], np.float32), "shift"),
+        onnx.numpy_helper.from_array(np.array([3.0], np.float32), "three"),
+        onnx.numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        onnx.numpy_helper.from_array(np.array(6.0, np.float32), "six"),
+        onnx.numpy_helper.from_array(np.array([6.0], np.float32), "six_b"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["scale", "c"], ["s"]),
+        helper.make_node("Add", ["s", "shift"], ["a"]),
+        helper.make_node("Add", ["a", "three"], ["a3"]),
+        helper.make_node("Clip", ["a3", "zero", "six"], ["cl"]),
+        helper.make_node("Mul", ["a", "cl"], ["m"]),
+        helper.make_node("Div", ["m", "six_b"], ["y"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    g = helper.make_graph(nodes, "g", [x], [y], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)]), str(path))
+    return path
+
+
+def test_paddle_style_affines_fold_into_the_conv_and_hardswish_shrinks(tmp_path):
+    src = _paddle_style_block(tmp_path / "src.onnx")
+    x = np.random.default_rng(1).normal(0, 2, (2, 3, 8, 8)).astype(np.float32)
+    ref = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    dst = tmp_path / "dst.onnx"
+    shutil.copyfile(src, dst)
+    steps.slim_and_check(dst)
+    ops = [n.op_type for n in onnx.load(str(dst)).graph.node]
+    assert sorted(ops) == ["Conv", "HardSigmoid", "Mul"], ops
+    got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert np.abs(ref).max() > 1 and (ref == 0).any()  # both sides of the hard-swish knee were exercised
