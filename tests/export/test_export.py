@@ -132,3 +132,26 @@ def test_flops_of_a_known_conv(tmp_path):
     path = steps.onnx_from_torch(torch.nn.Conv2d(3, 4, 3, padding=1, bias=False), spec, tmp_path / "c.onnx")
     assert steps.flops(path, (1, 3, 8, 8)) == pytest.approx(2 * 4 * 8 * 8 * 3 * 9)
     assert steps.flops(path, (2, 3, 8, 8)) == pytest.approx(2 * 2 * 4 * 8 * 8 * 3 * 9)
+
+
+def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path):
+    """The baseline's ResNet34 (256x256) through the same export; weights are a fresh initialisation,
+    since none ship (85 MB)."""
+    import shutil
+
+    import torch
+
+    from jnr.export.models import legibility_resnet34
+
+    torch.manual_seed(0)
+    weights = tmp_path / "r34.pt"
+    torch.save(legibility_resnet34().state_dict(), weights)
+    out = tmp_path / "engines"
+    shutil.copytree(engines, out)
+    args = ["--fp32", "--stages", "legibility", "--legibility", f"legibility-resnet34={weights}"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    e = load_manifest(out).stages["legibility"]
+    assert e.spec.name == "legibility-resnet34" and e.raw["io"]["inputs"][0]["shape"][1:] == [3, 256, 256]
+    assert e.raw["parity"]["fp32"]["passed"] and e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
+    assert 8e9 < e.raw["flops_per_item"] < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
