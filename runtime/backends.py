@@ -53,7 +53,8 @@ def load_stages(
 
         # the same models and weights the engines were exported from; the defaults where none exist yet
         if (Path(engines) / MANIFEST).is_file():
-            chosen = {s: (e.spec, e.raw["weights"]) for s, e in load_manifest(engines).stages.items()}
+            m = load_manifest(engines)
+            chosen = {s: (e.spec, e.raw.get("weights") or e.spec.weights) for s, e in m.stages.items()}
         else:
             chosen = {s: (get_spec(n), get_spec(n).weights) for s, n in DEFAULTS.items()}
         if pose_weights:
