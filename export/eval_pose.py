@@ -3,7 +3,6 @@ keypoints within 0.1 x the person box's longer side of the ground truth (a misse
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TORSO
+from jnr.synth.write import load_annotations
 
 PCK_ALPHA = 0.1
 
@@ -47,7 +47,7 @@ def pck(module: torch.nn.Module, spec: StageSpec, split_dir: Path, stride: int =
     with Progress(transient=True) as bar:
         task = bar.add_task("PCK", total=len(split.tracklets))
         for t in split.tracklets:
-            anns = json.loads((Path(split_dir) / "annotations" / f"{t.id}.json").read_text())["frames"]
+            anns = load_annotations(split_dir, t.id)["frames"]
             for path in t.frames[::stride]:
                 img, ann = decode(path), anns[path.name]
                 if img is not None and ann["person_box"] is not None:

@@ -6,7 +6,6 @@ Raw outputs are compared (max abs / max relative error) and so are decoded resul
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from jnr.runtime.data import decode, open_split
 from jnr.runtime.ort_runner import OrtRunner
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import BASELINE
+from jnr.synth.write import load_annotations
 
 TARGETS = {"fp32": 0.999, "fp16": 0.99}
 KEYPOINT_TOLERANCE_PX = 2.0
@@ -29,7 +29,7 @@ def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarr
     frames, crops = [], []
     split = open_split(split_dir)
     for t in split.tracklets:
-        anns = json.loads((split_dir / "annotations" / f"{t.id}.json").read_text())["frames"]
+        anns = load_annotations(split_dir, t.id)["frames"]
         for p in t.frames:
             img = decode(p)
             if img is None:

@@ -8,7 +8,6 @@ held-out player is ever seen in training (the seed's 98% came from oversampling 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from jnr.runtime.data import decode, open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import DEFAULTS, StageSpec, get_spec
 from jnr.runtime.torso import TorsoRule
+from jnr.synth.write import load_annotations
 
 LABELS = ("annotations", "easyocr")
 
@@ -58,7 +58,7 @@ def gt_torso_crops(
     with Progress(transient=True) as bar:
         task = bar.add_task("crops", total=len(split.tracklets))
         for gi, t in enumerate(split.tracklets):
-            doc = json.loads((Path(split_dir) / "annotations" / f"{t.id}.json").read_text())
+            doc = load_annotations(split_dir, t.id)
             for p in t.frames[::stride]:
                 ann = doc["frames"][p.name]
                 if readable_only and not ann["readable"]:
@@ -75,11 +75,6 @@ def gt_torso_crops(
             bar.advance(task)
 
 
-def _annotations(split_dir: Path, tracklet: str) -> dict | None:
-    path = Path(split_dir) / "annotations" / f"{tracklet}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def pose_torso_crops(
     split_dir: Path, pose: str | None, rule: TorsoRule, stride: int, batch: int = 32
 ) -> Iterator[tuple[np.ndarray, dict | None, int, int]]:
@@ -93,7 +88,8 @@ def pose_torso_crops(
     with Progress(transient=True) as bar:
         task = bar.add_task("pose crops", total=len(split.tracklets))
         for gi, t in enumerate(split.tracklets):
-            doc = _annotations(split_dir, t.id)
+            annotated = (Path(split_dir) / "annotations" / f"{t.id}.json").is_file()
+            doc = load_annotations(split_dir, t.id) if annotated else None
             frames = [(p, img) for p in t.frames[::stride] if (img := decode(p)) is not None]
             for i in range(0, len(frames), batch):
                 chunk = frames[i : i + batch]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 
 from jnr.runtime.data import open_split
 from jnr.synth.figure import FLIP_IDX
+from jnr.synth.write import load_annotations
 
 
 def _yolo_label(ann: dict, w: int, h: int) -> str | None:
@@ -39,7 +39,7 @@ def prepare_dataset(splits: dict[str, Path], out: Path, per_tracklet: int, seed:
         img_dir.mkdir(parents=True, exist_ok=True)
         lab_dir.mkdir(parents=True, exist_ok=True)
         for t in open_split(split_dir).tracklets:
-            anns = json.loads((Path(split_dir) / "annotations" / f"{t.id}.json").read_text())["frames"]
+            anns = load_annotations(split_dir, t.id)["frames"]
             picks = rng.choice(len(t.frames), size=min(per_tracklet, len(t.frames)), replace=False)
             for i in sorted(picks):
                 p = t.frames[int(i)]
