@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from jnr.export.train_legibility import gt_people
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
@@ -35,11 +36,9 @@ def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarr
             if img is None:
                 continue
             frames.append(img)
-            kp = np.asarray(anns[p.name]["keypoints"], np.float32)[None]
-            kp[..., 2] = (kp[..., 2] > 0).astype(np.float32)
-            box = BASELINE.box(kp, img.shape[:2])
-            if box is not None:
-                crops.append(img[box[1] : box[3], box[0] : box[2]])
+            crop = BASELINE.crop(gt_people(anns[p.name]), img)
+            if crop is not None:
+                crops.append(crop)
             if len(frames) >= limit:
                 break
     return {"pose": frames, "legibility": crops, "str": crops}

@@ -68,10 +68,9 @@ def gt_torso_crops(
                     continue
                 people = gt_people(ann)
                 people[..., :2] += rng.normal(0, jitter * max(img.shape[:2]) * 0.25, people[..., :2].shape)
-                box = rule.box(people, img.shape[:2])
-                if box is not None:
-                    x0, y0, x1, y1 = box
-                    yield img[y0:y1, x0:x1], ann, doc["number"], gi
+                crop = rule.crop(people, img)
+                if crop is not None:
+                    yield crop, ann, doc["number"], gi
             bar.advance(task)
 
 
@@ -97,10 +96,9 @@ def pose_torso_crops(
                 with torch.inference_mode():
                     out = net(torch.from_numpy(x)).numpy()
                 for (p, img), o, place in zip(chunk, out, places, strict=True):
-                    box = rule.box(dec.yolo_pose(spec, o, place), img.shape[:2])
-                    if box is not None:
-                        x0, y0, x1, y1 = box
-                        yield img[y0:y1, x0:x1], doc["frames"][p.name] if doc else None, -1, gi
+                    crop = rule.crop(dec.yolo_pose(spec, o, place), img)
+                    if crop is not None:
+                        yield crop, doc["frames"][p.name] if doc else None, -1, gi
             bar.advance(task)
 
 

@@ -115,10 +115,9 @@ class Pipeline:
         crops = []
         t = time.perf_counter()
         for (tid, (im, _)), ppl in zip(items, people, strict=True):
-            box = self.rule.box(ppl, im.shape[:2])
-            if box is not None:
-                x0, y0, x1, y1 = box
-                crops.append((tid, im[y0:y1, x0:x1]))
+            crop = self.rule.crop(ppl, im)
+            if crop is not None:
+                crops.append((tid, crop))
         self.stats.seconds["crop"] += time.perf_counter() - t
         self.stats.torso_crops += len(crops)
         return crops

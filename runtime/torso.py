@@ -39,6 +39,14 @@ class TorsoRule:
             return None
         return x0, y0, x1, y1
 
+    def crop(self, people: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+        """The torso crop of ``image`` (a view) by :meth:`box`, or None."""
+        box = self.box(people, image.shape[:2])
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        return image[y0:y1, x0:x1]
+
 
 # The baseline: all four keypoints with score >= 0.4, 5 px padding, top = highest point - 5 px.
 BASELINE = TorsoRule(
