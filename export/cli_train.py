@@ -76,10 +76,11 @@ def legibility(
     from jnr.export import train_legibility as tl
     from jnr.export.models import LegibilityCNN, legibility_resnet34
 
-    if model not in ("legibility-cnn", "legibility-resnet34"):
-        raise JnrError(f"unknown legibility model {model!r}; known: legibility-cnn, legibility-resnet34")
+    fresh = {"legibility-cnn": LegibilityCNN, "legibility-resnet34": legibility_resnet34}
+    if model not in fresh:
+        raise JnrError(f"unknown legibility model {model!r}; known: {', '.join(fresh)}")
     spec = get_spec(model)
-    net = LegibilityCNN() if model == "legibility-cnn" else legibility_resnet34()
+    net = fresh[model]()
     data = tl.torso_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
     tr, te = tl.split_by_group(data, held_out, seed)
     console.print(f"{len(tr.y)} train crops ({tr.y.mean():.0%} legible), {len(te.y)} held out")

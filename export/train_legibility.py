@@ -80,9 +80,10 @@ def pose_torso_crops(
     """Torso crops from a pose model, as the runtime makes them: yields (RGB crop, frame annotation or
     None, -1, tracklet index)."""
     from jnr.export.models import build
+    from jnr.export.torch_runner import TorchRunner
 
     spec = get_spec(DEFAULTS["pose"])
-    net = build(spec, pose)
+    runner = TorchRunner(build(spec, pose), "torch-batched", batch)
     split = open_split(split_dir)
     with Progress(transient=True) as bar:
         task = bar.add_task("pose crops", total=len(split.tracklets))
@@ -93,8 +94,7 @@ def pose_torso_crops(
             for i in range(0, len(frames), batch):
                 chunk = frames[i : i + batch]
                 x, places = preprocess.batch(spec, [img for _, img in chunk])
-                with torch.inference_mode():
-                    out = net(torch.from_numpy(x)).numpy()
+                out = runner.infer(x)
                 for (p, img), o, place in zip(chunk, out, places, strict=True):
                     crop = rule.crop(dec.yolo_pose(spec, o, place), img)
                     if crop is not None:
