@@ -124,15 +124,7 @@ def run_variant(
     tracklets = split.tracklets
 
     def make() -> Pipeline:
-        return Pipeline(
-            stages["pose"],
-            stages["legibility"],
-            stages["str"],
-            RULES[rule],
-            batch=batch,
-            workers=4,
-            per_image=backend == "torch",
-        )
+        return Pipeline.for_backend(stages, backend, RULES[rule], batch, workers=4)
 
     list(make().run(tracklets[:1]))  # warm-up
     runs, preds = [], {}

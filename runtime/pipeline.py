@@ -90,6 +90,21 @@ class Pipeline:
         self.prepare = preprocess.prepare_pil if per_image else preprocess.prepare
         self.stats = Stats()
 
+    @classmethod
+    def for_backend(
+        cls, stages: dict[str, Stage], backend: str, rule: TorsoRule, batch: int = 64, workers: int = 4
+    ) -> Pipeline:
+        """The pipeline as ``backend`` runs it: the ``torch`` baseline per image with PIL, others batched."""
+        return cls(
+            stages["pose"],
+            stages["legibility"],
+            stages["str"],
+            rule,
+            batch=batch,
+            workers=workers,
+            per_image=backend == "torch",
+        )
+
     def _timed(self, key: str, fn: Callable, *args):
         t = time.perf_counter()
         out = fn(*args)

@@ -77,15 +77,7 @@ def run(
     todo = [t for t in split.tracklets if t.id not in preds]
     if preds:
         console.print(f"resume: {len(preds)} tracklets already in {out}, {len(todo)} to go")
-    pipe = Pipeline(
-        stages["pose"],
-        stages["legibility"],
-        stages["str"],
-        RULES[rule],
-        batch=batch,
-        workers=workers,
-        per_image=backend == "torch",
-    )
+    pipe = Pipeline.for_backend(stages, backend, RULES[rule], batch, workers)
     last = time.monotonic()
     try:
         with (
