@@ -10,6 +10,21 @@ from jnr.synth.write import write_split
 
 
 @pytest.fixture(scope="session")
+def rendered_number():
+    """A 64x64 RGB crop with ``text`` printed dark on white (OpenCV's Hershey font): what any recognizer
+    worth shipping reads."""
+    import cv2
+    import numpy as np
+
+    def render(text: str) -> np.ndarray:
+        img = np.full((64, 64, 3), 255, np.uint8)
+        cv2.putText(img, text, (6, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (20, 20, 140), 3, cv2.LINE_AA)
+        return img
+
+    return render
+
+
+@pytest.fixture(scope="session")
 def tiny_split(tmp_path_factory) -> Path:
     """6 synthetic tracklets of 6-10 frames, with gt and annotations."""
     root = tmp_path_factory.mktemp("synth")

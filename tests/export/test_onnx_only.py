@@ -7,7 +7,6 @@ import subprocess
 import sys
 from dataclasses import replace
 
-import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -114,19 +113,13 @@ def test_ppocr_export_records_its_charset_and_passes_parity(engines, pp_engines)
     assert m.stages["pose"].raw["key"] == old.stages["pose"].raw["key"]  # untouched stages reused
 
 
-def _rendered(text: str) -> np.ndarray:
-    img = np.full((64, 64, 3), 255, np.uint8)
-    cv2.putText(img, text, (6, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (20, 20, 140), 3, cv2.LINE_AA)
-    return img
-
-
 @needs_rapidocr
 @pytest.mark.parametrize("backend", ["ort-cpu", "torch-batched"])
-def test_ppocr_reads_rendered_numbers(pp_engines, backend):
+def test_ppocr_reads_rendered_numbers(pp_engines, backend, rendered_number):
     stage = load_stages(backend, pp_engines, "fp32")["str"]
     assert stage.spec.name == "ppocr-v4-rec"
     texts = ["7", "10", "23", "58", "96"]
-    x, _ = preprocess.batch(stage.spec, [_rendered(t) for t in texts])
+    x, _ = preprocess.batch(stage.spec, [rendered_number(t) for t in texts])
     got = [t for t, _ in dec.ctc_digits(stage.spec, stage.runner.infer(x))]
     assert sum(g == t for g, t in zip(got, texts, strict=True)) >= 4, got
 

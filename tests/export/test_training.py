@@ -54,19 +54,11 @@ def test_annotation_labels_need_annotations_and_labels_are_checked(tiny_split, t
         torso_crops(tiny_split, get_spec("legibility-cnn"), BASELINE, labels="guess")
 
 
-def test_easyocr_teacher_reads_digits_only():
-    import cv2
-
+def test_easyocr_teacher_reads_digits_only(rendered_number):
     from jnr.export.train_legibility import easyocr_teacher
 
     teacher = easyocr_teacher()
-
-    def rendered(text):
-        img = np.full((64, 64, 3), 255, np.uint8)
-        cv2.putText(img, text, (6, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (20, 20, 140), 3, cv2.LINE_AA)
-        return img
-
-    assert teacher(rendered("23")) and teacher(rendered("7"))
+    assert teacher(rendered_number("23")) and teacher(rendered_number("7"))
     assert not teacher(np.full((64, 64, 3), 200, np.uint8))
 
 
