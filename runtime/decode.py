@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from jnr.runtime.preprocess import Placement
@@ -49,11 +51,18 @@ def sigmoid(spec: StageSpec, logits: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
+@lru_cache(maxsize=8)
+def _digit_classes(charset: str) -> tuple[int, ...]:
+    """Output classes (1-based: 0 is the blank) of the ASCII digits; cached, as PP-OCRv4's charset has
+    6624 characters and this runs for every batch."""
+    return tuple(i + 1 for i, c in enumerate(charset) if c.isdigit() and c.isascii())
+
+
 def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
     """(N, T, C) logits or probabilities (``spec.output``) -> per image (digits, confidence): greedy CTC
     over the blank and the digit classes, renormalised over those (EasyOCR's allowlist); confidence = product
     of the emitted characters' probabilities."""
-    digit_cls = [i + 1 for i, c in enumerate(spec.charset) if c.isdigit() and c.isascii()]
+    digit_cls = _digit_classes(spec.charset)
     x = np.asarray(scores, np.float32)[..., [0, *digit_cls]]
     if spec.output == "logits":
         x = np.exp(x - x.max(axis=-1, keepdims=True))
