@@ -37,9 +37,9 @@ def compare(
     stride: Annotated[int, typer.Option(min=1)] = 3,
 ) -> None:
     from jnr.export.models import build, complete_spec
-    from jnr.export.train_legibility import gt_torso_crops
-    from jnr.export.train_str import exact
     from jnr.runtime.torso import BASELINE
+    from jnr.synth.crops import gt_torso_crops
+    from jnr.train.str_ import exact
 
     crops, labels = [], []
     for crop, _, number, _ in gt_torso_crops(split, BASELINE, stride, 0, readable_only=True):

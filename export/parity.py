@@ -12,13 +12,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from jnr.export.train_legibility import gt_people
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
 from jnr.runtime.ort_runner import OrtRunner
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import BASELINE
+from jnr.synth.crops import gt_people
 from jnr.synth.write import load_annotations
 
 TARGETS = {"fp32": 0.999, "fp16": 0.99}

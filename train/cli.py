@@ -73,8 +73,8 @@ def legibility(
     """Train the legibility classifier on torso crops labelled by the annotations or an OCR teacher."""
     import torch
 
-    from jnr.export import train_legibility as tl
     from jnr.export.models import LegibilityCNN, legibility_resnet34
+    from jnr.train import legibility as tl
 
     fresh = {"legibility-cnn": LegibilityCNN, "legibility-resnet34": legibility_resnet34}
     if model not in fresh:
@@ -125,9 +125,9 @@ def str_(
     import numpy as np
     import torch
 
-    from jnr.export import train_str as ts
     from jnr.export.models import build
-    from jnr.export.train_legibility import held_out_mask
+    from jnr.train import str_ as ts
+    from jnr.train.legibility import held_out_mask
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
@@ -179,7 +179,7 @@ def pose(
     """Train yolo11n-pose from scratch with the ultralytics trainer on synthetic crops."""
     import shutil
 
-    from jnr.export import train_pose as tp
+    from jnr.train import pose as tp
 
     yaml = tp.prepare_dataset({"train": train_split, "val": val_split}, work / "data", per_tracklet)
     best = tp.train(yaml, work / "runs", epochs, imgsz, batch=32)
@@ -190,8 +190,8 @@ def pose(
 
 
 def _pck_card(weights: Path, split: Path, facts: dict) -> dict:
-    from jnr.export.eval_pose import pck as measure
     from jnr.export.models import load_pose
+    from jnr.train.eval_pose import pck as measure
 
     spec = get_spec("yolo11n-pose")
     m = measure(load_pose(str(weights)), spec, split)
@@ -218,8 +218,8 @@ def pck(
     stride: Annotated[int, typer.Option(min=1, help="Every STRIDE-th frame")] = 5,
 ) -> None:
     """PCK@0.1 of the torso keypoints of a pose model on an annotated split."""
-    from jnr.export.eval_pose import pck as measure
     from jnr.export.models import load_pose
+    from jnr.train.eval_pose import pck as measure
 
     m = measure(load_pose(pose), get_spec("yolo11n-pose"), split, stride)
     console.print(json.dumps(m))

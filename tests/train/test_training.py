@@ -5,11 +5,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from jnr.export.train_legibility import held_out_mask, split_by_group, torso_crops
-from jnr.export.train_str import readable_crops
 from jnr.runtime.specs import get_spec
 from jnr.runtime.torso import BASELINE
 from jnr.synth.write import load_annotations
+from jnr.train.legibility import held_out_mask, split_by_group, torso_crops
+from jnr.train.str_ import readable_crops
 
 
 def test_held_out_split_is_by_tracklet():
@@ -55,7 +55,7 @@ def test_annotation_labels_need_annotations_and_labels_are_checked(tiny_split, t
 
 
 def test_easyocr_teacher_reads_digits_only(rendered_number):
-    from jnr.export.train_legibility import easyocr_teacher
+    from jnr.train.legibility import easyocr_teacher
 
     teacher = easyocr_teacher()
     assert teacher(rendered_number("23")) and teacher(rendered_number("7"))
@@ -73,7 +73,7 @@ def test_teacher_labels_pose_crops_of_a_split_without_annotations(tiny_split, tm
 def test_jnr_train_legibility_with_the_teacher_writes_weights_and_card(tiny_split, tmp_path):
     from typer.testing import CliRunner
 
-    from jnr.export.cli_train import app
+    from jnr.train.cli import app
 
     out = tmp_path / "leg.pt"
     args = ["legibility", str(tiny_split), "--labels", "easyocr", "--epochs", "1", "--stride", "2"]

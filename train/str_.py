@@ -13,11 +13,11 @@ import torch
 from rich.progress import Progress
 from torch import nn
 
-from jnr.export.train_legibility import gt_torso_crops
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
+from jnr.synth.crops import gt_torso_crops
 
 
 def readable_crops(

@@ -1,0 +1,1 @@
+"""Training and evaluation: models are made here; jnr.export turns them into artifacts."""
