@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from jnr.runtime.cli import stdout_console
 from jnr.synth.write import write_split
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -25,6 +27,16 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes")] = min(2, os.cpu_count() or 1),
     preview: Annotated[Path | None, typer.Option(help="Also write a PNG grid of sample frames")] = None,
+    styles: Annotated[
+        str,
+        typer.Option(
+            help="train: the training fonts, shirt patterns and number styles; unseen: only the held-out "
+            "ones (the split defaults are chosen on); all: both"
+        ),
+    ] = "all",
+    stats: Annotated[
+        bool, typer.Option(help="Compare sizes and number placement with real SoccerNet")
+    ] = False,
 ) -> None:
     """Render TRACKLETS synthetic players into OUT/SPLIT/images/<id>/<id>_<frame>.jpg with
     OUT/SPLIT/SPLIT_gt.json and per-frame annotations in OUT/SPLIT/annotations/<id>.json."""
@@ -34,15 +46,36 @@ def synth(
         ) as bar:
             task = bar.add_task("tracklets", total=tracklets)
             split_dir = write_split(
-                out, split, tracklets, frames, seed, workers, on_done=lambda *_: bar.advance(task)
+                out,
+                split,
+                tracklets,
+                frames,
+                seed,
+                workers,
+                on_done=lambda *_: bar.advance(task),
+                styles=styles,
             )
     except (ValueError, OSError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     console.print(f"wrote {tracklets} tracklets to {split_dir}")
+    if stats:
+        stdout_console().print(stats_table(split_dir))
     if preview is not None:
         write_preview(split_dir, preview)
         console.print(f"preview grid: {preview}")
+
+
+def stats_table(split_dir: Path) -> Table:
+    """Percentiles of the split's readable frames next to the real SoccerNet figures."""
+    from jnr.synth.stats import compare
+
+    t = Table(title=f"{split_dir}: readable frames vs real SoccerNet (REFERENCE.md)")
+    for c in ("quantity", "percentiles", "real", "synthetic"):
+        t.add_column(c)
+    for r in compare(split_dir):
+        t.add_row(*(", ".join(map(str, r[k])) if isinstance(r[k], list) else r[k] for k in r))
+    return t
 
 
 def write_preview(split_dir: Path, png: Path, tracklets: int = 12, per: int = 8) -> None:

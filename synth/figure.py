@@ -37,6 +37,8 @@ class Look:
     hair: tuple[int, int, int]
     build: float  # torso width multiplier
     long_sleeves: bool
+    pattern: str = "plain"  # plain, vstripes, hoops, halves, sash (synth.styles.PATTERNS)
+    trim: tuple[int, int, int] = (255, 255, 255)  # the pattern's second colour
 
 
 def joints_3d(phase: float, swing: float, lean: float) -> np.ndarray:
@@ -102,10 +104,11 @@ def back_quad(j3: np.ndarray, build: float) -> np.ndarray:
     # back face: z = -d; from behind, the player's right (-x) is on the viewer's left
     tl, tr = box[0], box[1]
     bl, br = box[4], box[5]
-    top = tl + (tr - tl) * 0 + (bl - tl) * 0.12
-    top_r = tr + (br - tr) * 0.12
-    bot = tl + (bl - tl) * 0.80
-    bot_r = tr + (br - tr) * 0.80
+    # SoccerNet: the number's centre at 0.31 of the thumbnail's height, its height 0.20 of it
+    top = tl + (bl - tl) * 0.05
+    top_r = tr + (br - tr) * 0.05
+    bot = tl + (bl - tl) * 0.64
+    bot_r = tr + (br - tr) * 0.64
     inset = 0.14
     q = np.array([top, top_r, bot_r, bot])
     mid_top, mid_bot = (q[0] + q[1]) / 2, (q[3] + q[2]) / 2
@@ -114,6 +117,41 @@ def back_quad(j3: np.ndarray, build: float) -> np.ndarray:
     q[3] = q[3] + (mid_bot - q[3]) * inset * 2
     q[2] = q[2] + (mid_bot - q[2]) * inset * 2
     return q
+
+
+def front_quad(j3: np.ndarray, build: float) -> np.ndarray:
+    """Where a (smaller) chest number goes, body coordinates; corners on screen order when facing the
+    camera: player-right top, player-left top, player-left bottom, player-right bottom."""
+    box = torso_box(j3, build)
+    tl, tr, bl, br = box[3], box[2], box[7], box[6]  # the front face (z = +d)
+    q = np.array([tl + (bl - tl) * 0.14, tr + (br - tr) * 0.14, tr + (br - tr) * 0.46, tl + (bl - tl) * 0.46])
+    mid_top, mid_bot = (q[0] + q[1]) / 2, (q[3] + q[2]) / 2
+    for i, mid in ((0, mid_top), (1, mid_top), (2, mid_bot), (3, mid_bot)):
+        q[i] = q[i] + (mid - q[i]) * 0.5
+    return q
+
+
+def _pattern(canvas: np.ndarray, hull: np.ndarray, look: Look, scale: float) -> None:
+    """Paint the jersey's pattern in ``look.trim`` inside the torso hull (fixed-point, shift 4)."""
+    if look.pattern == "plain":
+        return
+    mask = np.zeros(canvas.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA, shift=4)
+    x, y, w, h = cv2.boundingRect(hull // 16)
+    layer = canvas.copy()
+    period = max(4, round(0.055 * scale))
+    if look.pattern == "vstripes":
+        for x0 in range(x, x + w + period, period):
+            cv2.rectangle(layer, (x0, y), (x0 + period // 2, y + h), look.trim, -1)
+    elif look.pattern == "hoops":
+        for y0 in range(y, y + h + period, period):
+            cv2.rectangle(layer, (x, y0), (x + w, y0 + period // 2), look.trim, -1)
+    elif look.pattern == "halves":
+        cv2.rectangle(layer, (x, y), (x + w // 2, y + h), look.trim, -1)
+    elif look.pattern == "sash":
+        cv2.line(layer, (x, y), (x + w, y + h), look.trim, max(2, round(0.06 * scale)), cv2.LINE_AA)
+    a = mask[..., None].astype(np.float32) / 255.0
+    canvas[:] = (canvas * (1 - a) + layer * a).astype(np.uint8)
 
 
 def _limb(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, width: float, colour) -> None:
@@ -160,6 +198,7 @@ def draw_player(
     def torso():
         hull = cv2.convexHull((box2[:, :2] * 16).astype(np.int32))
         cv2.fillConvexPoly(canvas, hull, look.jersey, cv2.LINE_AA, shift=4)
+        _pattern(canvas, hull, look, scale)
         neck = (j2[5] + j2[6]) / 2
         _limb(canvas, neck - (0, 0.05 * scale, 0), neck, lw * 1.2, look.skin)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from jnr.synth.figure import FACE, Look, back_quad, draw_player, joints_3d, rotate, torso_box
+from jnr.synth import styles
+from jnr.synth.figure import FACE, Look, back_quad, draw_player, front_quad, joints_3d, rotate, torso_box
 
 FPS = 25
 RENDER_H = 300.0  # body height in pixels while drawing
@@ -24,53 +24,34 @@ MIN_READABLE_PX = 7.0  # number height in the final crop below which it is not r
 READABLE_FACING = 0.55  # -cos(facing) above which the back faces the camera enough to read
 
 
-@lru_cache(maxsize=1)
-def font_paths() -> tuple[str, ...]:
-    """Bold-ish TrueType fonts available here: system fonts, matplotlib's, and Pillow's own."""
-    roots = [Path("/usr/share/fonts")]
-    try:
-        import matplotlib
-
-        roots.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
-    except ImportError:
-        pass
-    found = set()
-    for root in roots:
-        for p in root.rglob("*.ttf") if root.exists() else ():
-            name = p.name.lower()
-            if any(
-                bad in name for bad in ("oblique", "italic", "light", "cmex", "cmsy", "symbol", "display")
-            ):
-                continue
-            found.add(str(p))
-    return tuple(sorted(found, key=lambda s: Path(s).name)) + ("<pillow>",)
-
-
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     if path == "<pillow>":
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(path, size)
 
 
-def render_number(number: int, font: str, fill, stroke, stroke_w: int) -> np.ndarray:
-    """The number as a tight BGRA image, 128 px tall glyphs."""
+def render_number(number: int, font: str, style: str, fill, second, stroke_w: int = 0) -> np.ndarray:
+    """The number as a tight BGRA image, 128 px tall glyphs, in a number style of synth.styles:
+    ``fill`` (one colour), ``outline`` (``second`` around it), ``shadow`` (``second`` offset behind it),
+    ``two-tone`` (``second`` on the lower half)."""
     f = _font(font, 128)
     text = str(number)
-    img = Image.new("RGBA", (400, 220), (0, 0, 0, 0))
+    img = Image.new("RGBA", (440, 240), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.text(
-        (20, 20),
-        text,
-        font=f,
-        fill=(*fill[::-1], 255),
-        stroke_width=stroke_w,
-        stroke_fill=(*stroke[::-1], 255),
-    )
-    arr = np.asarray(img)
+    rgba = (*fill[::-1], 255)
+    if style == "shadow":
+        d.text((30, 30), text, font=f, fill=(*second[::-1], 255))
+    outline = stroke_w if style == "outline" else 0
+    d.text((20, 20), text, font=f, fill=rgba, stroke_width=outline, stroke_fill=(*second[::-1], 255))
+    arr = np.asarray(img).copy()
     ys, xs = np.nonzero(arr[..., 3])
     if len(xs) == 0:  # a font without digits
-        return render_number(number, "<pillow>", fill, stroke, stroke_w)
+        return render_number(number, "<pillow>", style, fill, second, stroke_w)
     arr = arr[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    if style == "two-tone":
+        lower = arr[arr.shape[0] // 2 :]
+        painted = (lower[..., 3] > 0) & (lower[..., :3] == fill[::-1]).all(-1)
+        lower[painted, :3] = second[::-1]
     return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
 
 
@@ -97,6 +78,12 @@ class Plan:
     blur_p: float
     occl_p: float
     partial_p: float
+    style: dict  # family, font, pattern, number_style, side: what the unseen-style split holds out
+    front: bool  # a smaller number on the chest too
+    gain: float  # lighting: overall brightness
+    gradient: float  # lighting: left-right brightness slope
+    cast: tuple[float, float, float]  # lighting: per-channel colour cast
+    lowres_p: float  # share of frames seen at a lower resolution and scaled back up
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -114,7 +101,7 @@ def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
-def _look(rng: np.random.Generator) -> Look:
+def _look(rng: np.random.Generator, patterns: tuple[str, ...] = ("plain",)) -> Look:
     jersey = _colour(rng)
     skin_t = rng.uniform(0, 1)
     skin = tuple(int(v) for v in np.array([60, 90, 140]) + skin_t * np.array([120, 110, 95]))
@@ -127,6 +114,8 @@ def _look(rng: np.random.Generator) -> Look:
         hair=tuple(int(v) for v in rng.integers(10, 90, 3)),
         build=float(rng.uniform(0.9, 1.15)),
         long_sleeves=bool(rng.random() < 0.3),
+        pattern=str(rng.choice(patterns)),
+        trim=_colour(rng),
     )
 
 
@@ -141,16 +130,20 @@ def _contrast(jersey: tuple[int, int, int], rng: np.random.Generator) -> tuple[i
     return tuple(int(v) for v in base)
 
 
-def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> Plan:
+def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int, side: str = "all") -> Plan:
+    """Random choices for one tracklet; fonts, shirt patterns and number styles from ``side`` of the
+    style table (synth.styles: train, unseen or all)."""
     numbered = rng.random() >= NO_NUMBER_SHARE
     number = int(rng.integers(1, 100)) if numbered else -1
     n = int(rng.integers(frames_lo, frames_hi + 1))
-    look = _look(rng)
-    fonts = font_paths()
+    look = _look(rng, styles.choices(styles.PATTERNS, side))
+    fonts = styles.fonts(side)
+    family, font = fonts[int(rng.integers(len(fonts)))]
+    number_style = str(rng.choice(styles.choices(styles.NUMBER_STYLES, side)))
     fill = _contrast(look.jersey, rng)
-    stroke_w = int(rng.choice([0, 0, 3, 6]))
+    second = _colour(rng)
     img = render_number(
-        max(number, 1) if numbered else 0, fonts[int(rng.integers(len(fonts)))], fill, _colour(rng), stroke_w
+        max(number, 1) if numbered else 0, font, number_style, fill, second, int(rng.choice([3, 5, 7]))
     )
     duration = n / FPS
     if numbered:
@@ -161,7 +154,9 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> P
     else:
         omega = rng.uniform(-0.3, 0.3) * np.pi / max(duration, 1.0)
         theta0 = rng.uniform(-0.9, 0.9)
-    height0 = float(np.exp(rng.uniform(np.log(40), np.log(250))))
+    # SoccerNet thumbnails: height 89 / 127 / 181 px at the 5th / 50th / 95th percentile (REFERENCE.md),
+    # a little wider here so small and large players both occur
+    height0 = float(np.clip(np.exp(rng.normal(np.log(130), 0.28)), 40, 320))
     return Plan(
         number=number,
         frames=n,
@@ -178,10 +173,21 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> P
         number_img=img,
         grass=tuple(int(v) for v in (rng.integers(20, 70), rng.integers(100, 170), rng.integers(20, 80))),
         stripe=float(rng.uniform(0.9, 1.1)),
-        quality=(int(rng.integers(50, 80)), int(rng.integers(80, 96))),
+        quality=(int(rng.integers(30, 75)), int(rng.integers(75, 96))),
         blur_p=float(rng.uniform(0, 0.4)),
         occl_p=float(rng.uniform(0, 0.25)),
         partial_p=float(rng.uniform(0, 0.1)),
+        style={
+            "family": family,
+            "font": Path(font).name,
+            "pattern": look.pattern,
+            "number_style": number_style,
+        },
+        front=bool(rng.random() < 0.4),
+        gain=float(rng.uniform(0.65, 1.3)),
+        gradient=float(rng.uniform(-0.35, 0.35)),
+        cast=tuple(float(v) for v in rng.normal(1.0, 0.06, 3)),
+        lowres_p=float(rng.choice([0.0, rng.uniform(0.1, 0.6)])),
     )
 
 
@@ -220,6 +226,52 @@ def _fit_number(quad3: np.ndarray, aspect: float) -> np.ndarray:
     return out
 
 
+def _place_number(
+    canvas: np.ndarray, plan: Plan, j3: np.ndarray, theta: float, s: float, off: np.ndarray
+) -> tuple[list[float] | None, float]:
+    """Paste the back number (or the chest number, when the front faces the camera); returns its box in
+    canvas pixels (None when none shows) and how squarely it faces the camera (1 = straight on). At side
+    views the far part of the number is hidden, as on a torso turning away."""
+    if plan.number <= 0:
+        return None, 0.0
+    facing_back = -np.cos(theta)
+    aspect = plan.number_img.shape[1] / plan.number_img.shape[0]
+    if facing_back > 0.15:
+        quad3 = rotate(_fit_number(back_quad(j3, plan.look.build), aspect), theta) * s + off
+        # from behind the player's right side is on the viewer's left: swap to keep the text unmirrored
+        q, facing = quad3[:, :2][[1, 0, 3, 2]], facing_back
+    elif facing_back < -0.15 and plan.front:
+        quad3 = rotate(_fit_number(front_quad(j3, plan.look.build), aspect), theta) * s + off
+        q, facing = quad3[:, :2], -facing_back
+    else:
+        return None, 0.0
+    img = plan.number_img
+    if facing < 0.5:  # side view: the part turning away is out of sight
+        img = img.copy()
+        cut = int(img.shape[1] * (0.5 - facing) / 0.35 * 0.5)
+        if np.sin(theta) > 0:
+            img[:, :cut, 3] = 0
+        else:
+            img[:, img.shape[1] - cut :, 3] = 0
+    _paste_number(canvas, img, q)
+    return [float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())], facing
+
+
+def _light(crop: np.ndarray, plan: Plan, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Lighting (gain, left-right gradient, colour cast, a little flicker) and, for some frames, a lower
+    resolution scaled back up; returns the crop and the resolution factor (1 = full)."""
+    h, w = crop.shape[:2]
+    ramp = 1 + plan.gradient * np.linspace(-1, 1, w, dtype=np.float32)[None, :, None]
+    gain = plan.gain * rng.uniform(0.95, 1.05) * np.asarray(plan.cast, np.float32)
+    crop = np.clip(crop.astype(np.float32) * ramp * gain, 0, 255).astype(np.uint8)
+    factor = 1.0
+    if rng.random() < plan.lowres_p:
+        factor = float(rng.uniform(0.35, 0.75))
+        small = cv2.resize(crop, (max(4, round(w * factor)), max(4, round(h * factor))), cv2.INTER_AREA)
+        crop = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return crop, factor
+
+
 def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Render frame k: the BGR crop and its annotation (keypoints, number box, readable, person box)."""
     t = k / FPS
@@ -230,27 +282,21 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
     j2, box2 = rotate(j3, theta) * s, rotate(box3, theta) * s
     # canvas with margins around the figure; partial views cut the crop later
     pts = np.vstack([j2[:, :2], box2[:, :2]])
-    x0, x1 = pts[:, 0].min() - 0.09 * s, pts[:, 0].max() + 0.09 * s
-    y0, y1 = -0.02 * s, pts[:, 1].max() + 0.05 * s
-    mx = rng.uniform(0.02, 0.12) * (x1 - x0) + 0.03 * s
-    my = rng.uniform(0.01, 0.06) * s
-    off = np.array([-x0 + mx, -y0 + my, 0])
+    # tight, detector-like boxes (SoccerNet: height / width 2.33 median), not always centred on the player
+    x0, x1 = pts[:, 0].min() - 0.04 * s, pts[:, 0].max() + 0.04 * s
+    y0, y1 = -0.005 * s, pts[:, 1].max() + 0.04 * s
+    ml, mr = rng.uniform(-0.03, 0.1, 2) * (x1 - x0)
+    my = rng.uniform(0.0, 0.03) * s
+    off = np.array([-x0 + ml, -y0 + my, 0])
     j2, box2 = j2 + off, box2 + off
-    ch, cw = int(y1 - y0 + 2 * my), int(x1 - x0 + 2 * mx)
+    ch, cw = int(y1 - y0 + 2 * my), int(x1 - x0 + ml + mr)
     canvas = _background(plan, ch, cw, t, rng)
     occluded = rng.random() < plan.occl_p
     if occluded and rng.random() < 0.5:  # another player behind
         _other(canvas, plan, theta, t, s, rng, behind=True)
     draw_player(canvas, j2, box2, plan.look, s, theta)
     facing_back = -np.cos(theta)
-    aspect = plan.number_img.shape[1] / plan.number_img.shape[0]
-    quad3 = rotate(_fit_number(back_quad(j3, plan.look.build), aspect), theta) * s + off
-    number_box = None
-    if facing_back > 0.15 and plan.number > 0:
-        # from behind the player's right side is on the viewer's left: swap to keep the text unmirrored
-        q = quad3[:, :2][[1, 0, 3, 2]]
-        _paste_number(canvas, plan.number_img, q)
-        number_box = [float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
+    number_box, facing = _place_number(canvas, plan, j3, theta, s, off)
     occl_box = None
     if occluded:
         occl_box = _other(canvas, plan, theta, t, s, rng, behind=False)
@@ -287,6 +333,7 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
         kern = np.zeros((blur * 2 + 1, blur * 2 + 1), np.float32)
         kern[blur, :] = 1.0 / (blur * 2 + 1)
         crop = cv2.filter2D(crop, -1, kern)
+    crop, res = _light(crop, plan, rng)
     readable = False
     nb = None
     if number_box is not None:
@@ -305,8 +352,8 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
         if occl_box is not None:
             hidden = ox0 < cx < ox1 and oy0 < cy < oy1
         readable = bool(
-            facing_back > READABLE_FACING
-            and num_h * 0.85 >= MIN_READABLE_PX
+            facing > READABLE_FACING
+            and num_h * 0.85 * res >= MIN_READABLE_PX
             and in_view
             and not hidden
             and blur * 2 + 1 < 0.6 * (nb[2] - nb[0])
@@ -318,6 +365,7 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
         else None
     )
     ann = {
+        "facing": "back" if facing_back > 0 else "front",
         "keypoints": np.round(kp, 2).tolist(),
         "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,
         "readable": readable,
@@ -350,10 +398,13 @@ def encode_jpeg(bgr: np.ndarray, quality: int) -> bytes:
     return buf.tobytes()
 
 
-def render_tracklet(seed: int, index: int, frames_lo: int, frames_hi: int):
-    """Yield (frame_index, jpeg_bytes, annotation) and return the gt number via the plan."""
+def render_tracklet(
+    seed: int, index: int, frames_lo: int, frames_hi: int, side: str = "all"
+) -> tuple[int, list[tuple[int, bytes, dict]], dict]:
+    """(gt number, [(frame index, JPEG bytes, annotation)], style) of one tracklet; ``side`` picks the
+    styles (synth.styles)."""
     rng = np.random.default_rng([seed, index])
-    plan = plan_tracklet(rng, frames_lo, frames_hi)
+    plan = plan_tracklet(rng, frames_lo, frames_hi, side)
     frames = []
     for k in range(plan.frames):
         crop, ann = render_frame(plan, k, rng)
@@ -363,7 +414,7 @@ def render_tracklet(seed: int, index: int, frames_lo: int, frames_hi: int):
         plan_number = -1  # the number never became readable: gt says -1, as an annotator would
     else:
         plan_number = plan.number
-    return plan_number, frames
+    return plan_number, frames, {**plan.style, "side": side, "front_number": plan.front}
 
 
 def preview_image(jpegs: list[bytes], cols: int = 12, cell: tuple[int, int] = (96, 192)) -> Image.Image:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from multiprocessing import get_context
 from pathlib import Path
 
+from jnr.synth.styles import SIDES
 from jnr.synth.tracklet import render_tracklet
 
 
@@ -17,10 +18,10 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _one(args: tuple[Path, int, int, int, int]) -> tuple[str, int, int]:
-    split_dir, seed, index, lo, hi = args
+def _one(args: tuple[Path, int, int, int, int, str]) -> tuple[str, int, int]:
+    split_dir, seed, index, lo, hi, side = args
     tid = str(index)
-    number, frames = render_tracklet(seed, index, lo, hi)
+    number, frames, style = render_tracklet(seed, index, lo, hi, side)
     d = split_dir / "images" / tid
     d.mkdir(parents=True, exist_ok=True)
     anns = {}
@@ -30,7 +31,7 @@ def _one(args: tuple[Path, int, int, int, int]) -> tuple[str, int, int]:
         anns[name] = ann
     atomic_write_text(
         split_dir / "annotations" / f"{tid}.json",
-        json.dumps({"number": number, "frames": anns}, separators=(",", ":")),
+        json.dumps({"number": number, "style": style, "frames": anns}, separators=(",", ":")),
     )
     return tid, number, len(frames)
 
@@ -43,14 +44,18 @@ def write_split(
     seed: int,
     workers: int = 2,
     on_done: Callable[[str, int, int], None] | None = None,
+    styles: str = "all",
 ) -> Path:
-    """Render ``tracklets`` tracklets into ``out/split``; returns the split folder. Deterministic per seed."""
+    """Render ``tracklets`` tracklets into ``out/split``; returns the split folder. Deterministic per seed
+    and installed fonts. ``styles``: train, unseen or all sides of synth.styles."""
     lo, hi = frames
     if not 1 <= lo <= hi:
         raise ValueError(f"--frames needs 1 <= LO <= HI, got {lo} {hi}")
     split_dir = Path(out) / split
     (split_dir / "annotations").mkdir(parents=True, exist_ok=True)
-    jobs = [(split_dir, seed, i, lo, hi) for i in range(tracklets)]
+    if styles not in SIDES:
+        raise ValueError(f"unknown --styles {styles!r}; known: {', '.join(SIDES)}")
+    jobs = [(split_dir, seed, i, lo, hi, styles) for i in range(tracklets)]
     gt: dict[str, int] = {}
     if workers > 1 and tracklets > 1:
         with get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
@@ -72,6 +77,7 @@ def write_split(
 def load_annotations(split_dir: Path, tid: str) -> dict:
     """One tracklet's sidecar.
 
-    ``{"number": n, "frames": {file: {keypoints, number_box, readable, person_box}}}``
+    ``{"number": n, "style": {family, font, pattern, number_style, side, front_number},
+    "frames": {file: {facing, keypoints, number_box, readable, person_box}}}``
     """
     return json.loads((Path(split_dir) / "annotations" / f"{tid}.json").read_text())

@@ -3,10 +3,13 @@ import itertools
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from jnr.runtime.data import open_split
-from jnr.synth.tracklet import NO_NUMBER_SHARE, plan_tracklet, render_tracklet
+from jnr.synth import styles
+from jnr.synth.stats import compare
+from jnr.synth.tracklet import NO_NUMBER_SHARE, plan_tracklet, render_number, render_tracklet
 from jnr.synth.write import load_annotations, write_split
 
 
@@ -53,8 +56,12 @@ def test_deterministic_for_a_seed(tmp_path):
 
 def test_plans_cover_sizes_and_the_illegible_share():
     plans = [plan_tracklet(np.random.default_rng([5, i]), 50, 400) for i in range(300)]
-    heights = [p.height0 for p in plans]
-    assert 40 <= min(heights) and max(heights) <= 250 and max(heights) > 150 and min(heights) < 60
+    heights = np.array([p.height0 for p in plans])
+    # SoccerNet thumbnails: 89 / 127 / 181 px at the 5th / 50th / 95th percentile (REFERENCE.md)
+    assert 40 <= heights.min() and heights.max() <= 320
+    assert 110 <= np.median(heights) <= 150 and np.percentile(heights, 5) < 95 < 175 < np.percentile(
+        heights, 95
+    )
     share = np.mean([p.number == -1 for p in plans])
     assert abs(share - NO_NUMBER_SHARE) < 0.08
     assert all(50 <= p.frames <= 400 for p in plans)
@@ -70,7 +77,7 @@ def test_plans_cover_sizes_and_the_illegible_share():
 def test_readability_changes_slowly_at_25_fps():
     checked = 0
     for index in range(8):
-        number, frames = render_tracklet(3, index, 60, 60)
+        number, frames, _ = render_tracklet(3, index, 60, 60)
         readable = [a["readable"] for _, _, a in frames]
         if number > 0:  # readable spans are runs, not flicker: the player turns slowly
             checked += 1
@@ -81,3 +88,49 @@ def test_readability_changes_slowly_at_25_fps():
 def test_gt_json_is_the_challenge_format(tiny_split):
     gt = json.loads((tiny_split / "test_gt.json").read_text())
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in gt.items())
+
+
+def test_font_families_and_styles_are_held_out_whole():
+    train = {f for f, _ in styles.fonts("train")}
+    unseen = {f for f, _ in styles.fonts("unseen")}
+    assert train and unseen and not train & unseen
+    assert {p for _, p in styles.fonts("train")}.isdisjoint(p for _, p in styles.fonts("unseen"))
+    for table in (styles.PATTERNS, styles.NUMBER_STYLES):
+        assert set(table["unseen"]) - set(table["train"]), "the unseen side has styles of its own"
+
+
+@pytest.mark.parametrize("side", ["train", "unseen"])
+def test_a_split_of_one_side_uses_only_that_sides_styles(tmp_path, side):
+    split = write_split(tmp_path, "test", 8, (2, 3), seed=3, workers=1, styles=side)
+    fams = {f.name: f.side for f in styles.FAMILIES}
+    for t in open_split(split).tracklets:
+        st = load_annotations(split, t.id)["style"]
+        assert st["side"] == side
+        assert fams.get(st["family"], side) == side  # "Pillow" only where no font at all is installed
+        assert st["pattern"] in styles.PATTERNS[side] and st["number_style"] in styles.NUMBER_STYLES[side]
+
+
+def test_unknown_styles_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown --styles"):
+        write_split(tmp_path, "test", 1, (1, 1), seed=0, workers=1, styles="nope")
+
+
+def test_number_styles_render_what_they_say():
+    white, red = (255, 255, 255), (0, 0, 255)
+    fill = render_number(47, "<pillow>", "fill", white, red)
+    two = render_number(47, "<pillow>", "two-tone", white, red)
+    outline = render_number(47, "<pillow>", "outline", white, red, 5)
+    is_red = lambda im: ((im[..., 3] > 0) & (im[..., :3] == red).all(-1)).sum()  # noqa: E731
+    assert is_red(fill) == 0
+    top, bottom = two[: two.shape[0] // 2], two[two.shape[0] // 2 :]
+    assert is_red(top) == 0 < is_red(bottom)
+    assert is_red(outline) > 0 and outline.shape[0] > fill.shape[0]
+
+
+def test_sizes_and_number_placement_look_like_soccernet(tmp_path):
+    split = write_split(tmp_path, "test", 24, (20, 30), seed=5, workers=2)
+    rows = {r["quantity"]: r for r in compare(split)}
+    ratio = rows["height / width"]["synthetic"][1]
+    cy = rows["number centre y / height"]["synthetic"][1]
+    nh = rows["number height / height"]["synthetic"][1]
+    assert 1.9 <= ratio <= 2.8 and 0.27 <= cy <= 0.36 and 0.16 <= nh <= 0.25
