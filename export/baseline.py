@@ -18,6 +18,9 @@ def torch_stages(
         torch.set_num_threads(threads)
     out = {}
     for stage, (spec, weights) in chosen.items():
+        if spec.decode == "none":
+            out[stage] = Stage(spec, None)
+            continue
         spec = complete_spec(spec, weights)
         max_batch = 1 if backend == "torch" else spec.max_batch
         out[stage] = Stage(spec, TorchRunner(build(spec, weights), backend, max_batch))

@@ -150,6 +150,8 @@ def summary(entries: dict) -> Table:
     for c in ("stage", "model", "artifact", "MB", "parity", "max abs err", "identical"):
         t.add_column(c, justify="right" if c in ("MB", "max abs err", "identical") else "left")
     for stage, e in entries.items():
+        if not e["artifacts"]:
+            t.add_row(stage, e["spec"]["name"], "(no model)", "-", "-", "-", "-")
         for kind, art in e["artifacts"].items():
             prec = "fp16" if "fp16" in kind or (kind == "engine" and e["precision"] == "fp16") else "fp32"
             p = e["parity"].get(prec, {})

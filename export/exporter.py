@@ -99,6 +99,16 @@ def export_stage(
     say: Callable[[str], None],
 ) -> dict:
     """Export one stage; returns its manifest entry."""
+    if spec.decode == "none":  # a model-less stage: nothing to export, nothing to check
+        return {
+            "key": "none",
+            "spec": spec.to_dict(),
+            "weights": "",
+            "precision": "none",
+            "artifacts": {},
+            "parity": {},
+            "flops_per_item": 0.0,
+        }
     spec = complete_spec(spec, weights)
     key = stage_key(spec, weights, fp16, opset)
     old = _reusable(prev, key, out)

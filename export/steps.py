@@ -91,7 +91,8 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
 
 def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
     """An ONNX-only model (no PyTorch source) taken as it ships, its input fixed to the spec's (C, H, W)
-    with a dynamic ``batch`` axis; the opset stays the model's own."""
+    with a dynamic ``batch`` axis, its classifier cut to the spec's digit head if it has one; the opset
+    stays the model's own."""
     model = onnx.load(str(src))
     inits = {i.name for i in model.graph.initializer}
     inp = next(v for v in model.graph.input if v.name not in inits)
@@ -110,10 +111,40 @@ def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
             if i == 0:
                 d.dim_param = "batch"
     del model.graph.value_info[:]
+    if spec.classes:  # onnxslim first: paddle2onnx keeps weights in Constant nodes, not initializers
+        import onnxslim
+
+        model = onnxslim.slim(model)
+        keep_classes(model, spec.classes)
     tmp = _atomic(dst)
     onnx.save(model, str(tmp))
     os.replace(tmp, dst)
     return dst
+
+
+def keep_classes(model: onnx.ModelProto, classes: tuple[int, ...]) -> None:
+    """Cut a recognizer's final classifier ``MatMul(x, W) + b [-> Softmax]`` to ``classes`` (columns of W
+    and b), in place: with a softmax after it this is the renormalised subset of the probabilities."""
+    from onnx import numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    producer = {o: n for n in model.graph.node for o in n.output}
+    out = model.graph.output[0]
+    node = producer.get(out.name)
+    if node is not None and node.op_type == "Softmax":
+        node = producer.get(node.input[0])
+    add = node if node is not None and node.op_type == "Add" else None
+    bias = next((i for i in add.input if i in inits), None) if add else None
+    mm = next((producer.get(i) for i in add.input if i != bias), None) if add else None
+    if bias is None or mm is None or mm.op_type != "MatMul" or mm.input[1] not in inits:
+        raise ValueError("a digit head needs a final MatMul + Add classifier (with an optional Softmax)")
+    keep = list(classes)
+    for name, axis in ((mm.input[1], 1), (bias, 0)):
+        arr = numpy_helper.to_array(inits[name])
+        inits[name].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(arr.take(keep, axis=axis)), name))
+    dims = out.type.tensor_type.shape.dim
+    dims[len(dims) - 1].Clear()
+    dims[len(dims) - 1].dim_value = len(keep)
 
 
 def conv_affines_per_channel(model: onnx.ModelProto) -> int:

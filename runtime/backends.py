@@ -66,7 +66,10 @@ def load_stages(
 
         check_machine(m.raw)
         return {
-            s: Stage(e.spec, TrtRunner(e.file(engines, "engine"), e.spec.max_batch))
+            s: Stage(
+                e.spec,
+                None if e.spec.decode == "none" else TrtRunner(e.file(engines, "engine"), e.spec.max_batch),
+            )
             for s, e in m.stages.items()
         }
     from jnr.runtime.ort_runner import OrtRunner
@@ -76,6 +79,9 @@ def load_stages(
     fp16 = precision == "fp16" or (precision == "auto" and backend != "ort-cpu")
     out = {}
     for s, e in m.stages.items():
+        if e.spec.decode == "none":
+            out[s] = Stage(e.spec, None)
+            continue
         kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
         out[s] = Stage(
             e.spec,

@@ -52,7 +52,7 @@ def sigmoid(spec: StageSpec, logits: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _digit_classes(charset: str) -> tuple[int, ...]:
+def digit_classes(charset: str) -> tuple[int, ...]:
     """Output classes (1-based: 0 is the blank) of the ASCII digits; cached, as PP-OCRv4's charset has
     6624 characters and this runs for every batch."""
     return tuple(i + 1 for i, c in enumerate(charset) if c.isdigit() and c.isascii())
@@ -62,7 +62,7 @@ def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
     """(N, T, C) logits or probabilities (``spec.output``) -> per image (digits, confidence): greedy CTC
     over the blank and the digit classes, renormalised over those (EasyOCR's allowlist); confidence = product
     of the emitted characters' probabilities."""
-    digit_cls = _digit_classes(spec.charset)
+    digit_cls = digit_classes(spec.charset)
     x = np.asarray(scores, np.float32)[..., [0, *digit_cls]]
     if spec.output == "logits":
         x = np.exp(x - x.max(axis=-1, keepdims=True))

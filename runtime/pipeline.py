@@ -38,7 +38,7 @@ class Runner(Protocol):
 @dataclass
 class Stage:
     spec: StageSpec
-    runner: Runner
+    runner: Runner | None  # None: a model-less stage (spec decode "none") that passes every item on
 
 
 @dataclass
@@ -138,6 +138,9 @@ class Pipeline:
         return crops
 
     def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        if self.leg.runner is None:  # --legibility none
+            self.stats.legible += len(items)
+            return items
         out, _ = self._run(self.leg, [im for _, im in items])
         prob = dec.sigmoid(self.leg.spec, out)
         keep = [it for it, p in zip(items, prob, strict=True) if p >= self.leg.spec.threshold]

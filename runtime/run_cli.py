@@ -66,7 +66,7 @@ def run(
         backend, why = pick_auto(engines)
         console.print(f"backend: [bold]{backend}[/bold] ({why})")
     stages = load_stages(backend, engines, precision, threads, pose)
-    limit = min(st.runner.max_batch for st in stages.values())
+    limit = min(st.runner.max_batch for st in stages.values() if st.runner is not None)
     if backend != "torch" and batch > limit:
         console.print(
             f"[yellow]warning:[/yellow] --batch {batch} exceeds the engine profile maximum {limit}: "

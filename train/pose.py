@@ -61,7 +61,8 @@ def prepare_dataset(splits: dict[str, Path], out: Path, per_tracklet: int, seed:
 def train(
     yaml: Path, out: Path, epochs: int, imgsz: int, batch: int, model: str = "yolo11n-pose.yaml"
 ) -> Path:
-    """Run the ultralytics trainer on CPU; returns the best weights."""
+    """Run the ultralytics trainer on CPU from ``model`` (a .pt fine-tunes, a .yaml starts from scratch);
+    returns the best weights."""
     from ultralytics import YOLO
 
     y = YOLO(model)
@@ -82,7 +83,7 @@ def train(
         translate=0.1,
         degrees=3.0,
         amp=False,
-        pretrained=False,
+        pretrained=not model.endswith(".yaml"),
         seed=0,
         deterministic=False,
         patience=100,

@@ -15,21 +15,50 @@ from torch import nn
 
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
+from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
 from jnr.synth.crops import gt_torso_crops
 
 
 def readable_crops(
-    split_dir: Path, spec: StageSpec, rule: TorsoRule, stride: int, seed: int
+    split_dir: Path,
+    spec: StageSpec,
+    rule: TorsoRule,
+    stride: int,
+    seed: int,
+    labels: str = "annotations",
+    pose: str | None = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Preprocessed crops of readable frames, their number strings, and their tracklet index."""
-    xs, labels, groups = [], [], []
-    for crop, _, number, gi in gt_torso_crops(split_dir, rule, stride, seed, readable_only=True):
+    """Preprocessed crops of readable frames, their number strings, and their tracklet index.
+    ``annotations``: torso crops at the ground-truth keypoints of frames marked readable; ``teacher``:
+    pose crops where the teacher reads the tracklet's ground-truth number (a real split's weak labels)."""
+    xs, out, groups = [], [], []
+    if labels == "annotations":
+        if not (Path(split_dir) / "annotations").is_dir():
+            raise JnrError(f"{split_dir} has no annotations/ (not a jnr-synth split): use --labels teacher")
+        source = (
+            (crop, str(number), gi)
+            for crop, _, number, gi in gt_torso_crops(split_dir, rule, stride, seed, readable_only=True)
+        )
+    elif labels == "teacher":
+        from jnr.train.teacher import ocr_teacher, str_label, teacher_crops
+
+        source = (
+            (crop, str_label(reading, gt), gi)
+            for crop, _, gt, gi, reading in teacher_crops(split_dir, pose, rule, stride, ocr_teacher())
+        )
+    else:
+        raise JnrError(f"unknown labels {labels!r}; known: annotations, teacher")
+    for crop, label, gi in source:
+        if label is None:
+            continue
         xs.append(preprocess.prepare(spec, crop)[0])
-        labels.append(str(number))
+        out.append(label)
         groups.append(gi)
-    return np.stack(xs), labels, np.asarray(groups)
+    if not xs:
+        raise JnrError(f"no labelled readable crops in {split_dir}")
+    return np.stack(xs), out, np.asarray(groups)
 
 
 def exact(model: nn.Module, spec: StageSpec, x: np.ndarray, labels: list[str], batch: int = 256) -> float:

@@ -39,7 +39,7 @@ def test_str_crops_are_readable_frames_labelled_with_the_number(tiny_split):
 def _split_without_annotations(tiny_split, tmp_path):
     import shutil
 
-    dst = tmp_path / "real"
+    dst = tmp_path / "real" / "test"  # SoccerNet's layout: test/test_gt.json beside test/images/
     shutil.copytree(tiny_split, dst, ignore=shutil.ignore_patterns("annotations"))
     return dst
 
@@ -48,7 +48,7 @@ def test_annotation_labels_need_annotations_and_labels_are_checked(tiny_split, t
     from jnr.runtime.errors import JnrError
 
     real = _split_without_annotations(tiny_split, tmp_path)
-    with pytest.raises(JnrError, match="use --labels easyocr"):
+    with pytest.raises(JnrError, match="use --labels teacher"):
         torso_crops(real, get_spec("legibility-cnn"), BASELINE)
     with pytest.raises(JnrError, match="unknown labels"):
         torso_crops(tiny_split, get_spec("legibility-cnn"), BASELINE, labels="guess")
@@ -84,3 +84,62 @@ def test_jnr_train_legibility_with_the_teacher_writes_weights_and_card(tiny_spli
     assert "teacher_agreement_with_annotations" in card and "held_out_accuracy_vs_annotations" in card
     bad = CliRunner().invoke(app, [*args, "--rule", "nope", "--out", str(out)])
     assert bad.exit_code != 0 and "unknown torso rule" in str(bad.exception)
+
+
+@pytest.mark.parametrize(
+    ("reading", "gt", "legible", "number"),
+    [
+        (("23", 0.9), None, 1.0, None),  # no ground truth: a confident plausible number is legible
+        (("23", 0.3), None, 0.0, None),  # not confident
+        (("0", 0.99), None, 0.0, None),  # not a jersey number
+        (("", 0.0), None, 0.0, None),
+        (("23", 0.9), 23, 1.0, "23"),  # the teacher confirms the tracklet's number
+        (("05", 0.9), 5, 1.0, "5"),
+        (("23", 0.9), 28, None, None),  # another number: legible or misread, left out
+        (("23", 0.4), 23, 0.0, None),
+        (("", 0.0), 23, 0.0, None),
+        (("23", 0.9), -1, 0.0, None),  # every crop of a -1 tracklet is a negative
+    ],
+)
+def test_weak_labels_follow_the_teacher_and_the_ground_truth(reading, gt, legible, number):
+    from jnr.train.teacher import legibility_label, str_label
+
+    assert legibility_label(reading, gt) == legible
+    assert str_label(reading, gt) == number
+
+
+def test_teacher_labels_use_the_tracklet_ground_truth(tiny_split, tmp_path, monkeypatch):
+    from jnr.runtime.data import open_split
+    from jnr.train import teacher
+
+    real = _split_without_annotations(tiny_split, tmp_path)
+    gt = open_split(real).gt
+    # a stand-in teacher that reads every crop as 7: positives only in tracklets whose number is 7
+    monkeypatch.setattr(teacher, "ocr_teacher", lambda *a, **k: lambda crops: [("7", 0.9)] * len(crops))
+    data = torso_crops(real, get_spec("legibility-cnn"), BASELINE, stride=2, labels="teacher")
+    tids = [t.id for t in open_split(real).tracklets]
+    assert len(data.y) > 0 and data.truth is None
+    for y, g in zip(data.y, data.group, strict=True):
+        assert (gt[tids[g]], y) in ((-1, 0.0), (7, 1.0))
+
+
+def test_jnr_train_str_on_a_split_without_annotations_uses_teacher_labels(tiny_split, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from jnr.train import teacher
+    from jnr.train.cli import app
+
+    real = _split_without_annotations(tiny_split, tmp_path)
+    gt_path = real / "test_gt.json"
+    gt = {k: (7 if v != -1 else -1) for k, v in json.loads(gt_path.read_text()).items()}
+    gt_path.write_text(json.dumps(gt))
+    # a stand-in teacher reading 7 everywhere: every crop of a numbered tracklet becomes an example of "7"
+    monkeypatch.setattr(teacher, "ocr_teacher", lambda *a, **k: lambda crops: [("7", 0.9)] * len(crops))
+    out = tmp_path / "str.pt"
+    args = ["str", str(real), "--epochs", "1", "--stride", "2", "--held-out", "0.34", "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    card = out.with_suffix(".md").read_text()
+    assert "**labels**: teacher" in card and out.stat().st_size > 1e6
