@@ -40,11 +40,11 @@ class LegibilityCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def legibility_resnet34() -> nn.Module:
-    """The baseline's ResNet34 with a single logit output."""
-    from torchvision.models import resnet34
+def legibility_resnet34(arch: str = "resnet34") -> nn.Module:
+    """The baseline's ResNet34 (or another torchvision ResNet) with a single logit output."""
+    import torchvision
 
-    m = resnet34(weights=None)
+    m = getattr(torchvision.models, arch)(weights=None)
     m.fc = nn.Linear(m.fc.in_features, 1)
     return m
 
@@ -222,12 +222,47 @@ def onnx_module(spec: StageSpec, src: str) -> nn.Module:
         raise JnrError(f"{path} does not convert to PyTorch: {type(e).__name__}: {e}") from None
 
 
+def _parseq(spec: StageSpec, src: str) -> nn.Module:
+    from jnr.export.parseq import load_parseq
+
+    if not src:
+        raise JnrError(
+            "parseq ships no weights: pass the baseline's checkpoint, --str parseq=PATH.ckpt "
+            "(or train one: jnr-train parseq)"
+        )
+    return load_parseq(resolve_weights(src))
+
+
+def _resnet_legibility(arch: str) -> Callable[[StageSpec, str], nn.Module]:
+    """The baseline's ResNet legibility classifiers: jnr's own state dicts (torchvision keys, fc -> 1 logit)
+    or the baseline's ``LegibilityClassifier34`` / ``18`` files (keys ``model_ft.*``; its forward applied the
+    sigmoid, which the decoder does here)."""
+
+    def build_(spec: StageSpec, src: str) -> nn.Module:
+        m = legibility_resnet34(arch)
+        path = resolve_weights(src)
+        sd = _state_dict(path)
+        if any(k.startswith("model_ft.") for k in sd):
+            sd = {k.removeprefix("model_ft."): v for k, v in sd.items()}
+        try:
+            m.load_state_dict(sd)
+        except RuntimeError as e:
+            raise JnrError(
+                f"weights file {path} does not fit {spec.name}: {str(e).splitlines()[0]}"
+            ) from None
+        return m
+
+    return build_
+
+
 BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "legibility-cnn": lambda spec, src: _load_into(LegibilityCNN(), resolve_weights(src)),
-    "legibility-resnet34": lambda spec, src: _load_into(legibility_resnet34(), resolve_weights(src)),
+    "legibility-resnet34": _resnet_legibility("resnet34"),
+    "legibility-resnet18": _resnet_legibility("resnet18"),
     "easyocr-en-g2": _easyocr,
     "easyocr-en-g2-synth": _easyocr,
     "ppocr-v4-rec": onnx_module,
+    "parseq": _parseq,
     "yolo11n-pose": lambda spec, src: load_pose(src),
 }
 

@@ -57,7 +57,7 @@ def _decoded_equal(spec: StageSpec, ref: np.ndarray, got: np.ndarray, places) ->
     if spec.decode == "sigmoid":
         return (dec.sigmoid(spec, ref) >= spec.threshold) == (dec.sigmoid(spec, got) >= spec.threshold)
     return np.array(
-        [a[0] == b[0] for a, b in zip(dec.ctc_digits(spec, ref), dec.ctc_digits(spec, got), strict=True)]
+        [a[0] == b[0] for a, b in zip(dec.reading(spec, ref), dec.reading(spec, got), strict=True)]
     )
 
 

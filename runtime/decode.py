@@ -80,3 +80,31 @@ def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
             prev = k
         out.append(("".join(text), conf if text else 0.0))
     return out
+
+
+def parseq_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]]:
+    """(N, positions, 11) logits (class 0 = EOS, 1..10 = '0'..'9') -> per image (digits, confidence), the
+    baseline's way: softmax over the 11 classes, argmax per position until EOS, confidence = product of the
+    digits' probabilities (EOS excluded)."""
+    z = np.asarray(logits, np.float64)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    best, prob = p.argmax(-1), p.max(-1)
+    out = []
+    for b, pr in zip(best, prob, strict=True):
+        text, conf = [], 1.0
+        for k, q in zip(b, pr, strict=True):
+            if k == 0:
+                break
+            text.append(str(k - 1))
+            conf *= float(q)
+        out.append(("".join(text), conf if text else 0.0))
+    return out
+
+
+def reading(spec: StageSpec, out: np.ndarray) -> list[tuple[str, float]]:
+    """A recognizer's raw output -> per image (digits, confidence), by the spec's decode kind."""
+    return READERS[spec.decode](spec, out)
+
+
+READERS = {"ctc-digits": ctc_digits, "parseq-digits": parseq_digits}

@@ -149,7 +149,7 @@ class Pipeline:
 
     def _str(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, tuple[str, float]]]:
         out, _ = self._run(self.str, [im for _, im in items])
-        return list(zip([tid for tid, _ in items], dec.ctc_digits(self.str.spec, out), strict=True))
+        return list(zip([tid for tid, _ in items], dec.reading(self.str.spec, out), strict=True))
 
     def run(self, tracklets: Iterable[Tracklet]) -> Iterator[Result]:
         """Yield one Result per tracklet, as soon as each is complete (not in input order)."""

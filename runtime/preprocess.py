@@ -87,7 +87,10 @@ def prepare(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
     h, w = image.shape[:2]
     nh, nw, p = _layout(spec, h, w)
     src = _to_color(spec, image)
-    interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
+    if spec.interpolation == "bicubic":
+        interp = cv2.INTER_CUBIC
+    else:
+        interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
     resized = cv2.resize(src, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else src
     return _normalise(spec, _paste(spec, resized, p)), p
 
@@ -103,7 +106,8 @@ def prepare_pil(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placeme
     if spec.color == "GRAY":
         im = im.convert("L")
     if (nh, nw) != (h, w):
-        im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+        bicubic = spec.interpolation == "bicubic"
+        im = im.resize((nw, nh), Image.Resampling.BICUBIC if bicubic else Image.Resampling.BILINEAR)
     arr = np.asarray(im)
     return _normalise(spec, _paste(spec, arr[..., ::-1] if spec.color == "BGR" else arr, p)), p
 

@@ -31,9 +31,11 @@ class StageSpec:
     resize: Literal["letterbox", "stretch", "left", "left-pad"]
     mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
     std: tuple[float, ...]
-    decode: Literal["yolo-pose", "sigmoid", "ctc-digits", "none"]  # none: no model, every item passes
+    # none: no model, every item passes; parseq-digits: (N, positions, 11) logits, class 0 = EOS
+    decode: Literal["yolo-pose", "sigmoid", "ctc-digits", "parseq-digits", "none"]
     weights: str  # default source: a path under models/, or "<package>:<name>"
     pad_value: int = 114
+    interpolation: Literal["auto", "bicubic"] = "auto"  # auto: area when shrinking, bilinear when growing
     inset_x: float = 0.0  # share of the width cut from each side before resizing
     threshold: float = 0.5  # sigmoid: legible at >= threshold; yolo-pose: person confidence
     charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)
@@ -62,6 +64,20 @@ class StageSpec:
         d["classes"] = tuple(d.get("classes", ()))
         return cls(**d)
 
+
+RESNET34_LEGIBILITY = StageSpec(
+    name="legibility-resnet34",
+    stage="legibility",
+    input_hw=(256, 256),
+    color="RGB",
+    resize="stretch",
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    decode="sigmoid",
+    threshold=0.5,
+    weights="models/legibility-resnet34-synth.pt",
+    description="the baseline's ResNet34 with one sigmoid output",
+)
 
 EASYOCR_EN_G2 = StageSpec(
     name="easyocr-en-g2",
@@ -130,18 +146,12 @@ SPECS: dict[str, StageSpec] = {
             weights="models/legibility-cnn-synth.pt",
             description="the seed's light CNN: 3 x (conv3x3, ReLU, maxpool) 32/64/128, FC 8192-256-64-1",
         ),
-        StageSpec(
-            name="legibility-resnet34",
-            stage="legibility",
-            input_hw=(256, 256),
-            color="RGB",
-            resize="stretch",
-            mean=(0.485, 0.456, 0.406),
-            std=(0.229, 0.224, 0.225),
-            decode="sigmoid",
-            threshold=0.5,
-            weights="models/legibility-resnet34-synth.pt",
-            description="the baseline's ResNet34 with one sigmoid output",
+        RESNET34_LEGIBILITY,
+        replace(
+            RESNET34_LEGIBILITY,
+            name="legibility-resnet18",
+            weights="models/legibility-resnet18.pt",
+            description="the baseline's ResNet18 variant with one sigmoid output",
         ),
         StageSpec(
             name="none",
@@ -164,6 +174,20 @@ SPECS: dict[str, StageSpec] = {
             description="EasyOCR english_g2 fine-tuned with CTC on synthetic torso crops (jnr-train str)",
         ),
         PPOCR_V4_REC,
+        StageSpec(
+            name="parseq",
+            stage="str",
+            input_hw=(32, 128),
+            color="RGB",
+            resize="stretch",
+            interpolation="bicubic",
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            decode="parseq-digits",
+            weights="",  # none ship: the baseline's checkpoint is --str parseq=PATH.ckpt
+            description="PARSeq (strhub Lightning checkpoint), AR decoding unrolled over 3 positions + "
+            "refinement; the baseline's STR",
+        ),
     )
 }
 

@@ -50,3 +50,29 @@ def gt_torso_crops(
                 if crop is not None:
                     yield crop, ann, doc["number"], gi
             bar.advance(task)
+
+
+def gt_number_crops(
+    split_dir: Path, stride: int, margin: float = 0.08
+) -> Iterator[tuple[np.ndarray, int, int]]:
+    """Tight crops of the number (its annotated box, ``margin`` of its size around it) of readable frames,
+    like the real SoccerNet digit crops: yields (RGB crop, tracklet number, tracklet index)."""
+    split = open_split(split_dir)
+    for gi, t in enumerate(split.tracklets):
+        doc = load_annotations(split_dir, t.id)
+        for p in t.frames[::stride]:
+            ann = doc["frames"][p.name]
+            img = decode(p) if ann["readable"] else None
+            if img is None:
+                continue
+            x0, y0, x1, y1 = ann["number_box"]
+            mx, my = margin * (x1 - x0), margin * (y1 - y0)
+            h, w = img.shape[:2]
+            box = [
+                max(0, int(x0 - mx)),
+                max(0, int(y0 - my)),
+                min(w, int(x1 + mx + 1)),
+                min(h, int(y1 + my + 1)),
+            ]
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                yield img[box[1] : box[3], box[0] : box[2]], doc["number"], gi

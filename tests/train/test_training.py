@@ -143,3 +143,16 @@ def test_jnr_train_str_on_a_split_without_annotations_uses_teacher_labels(tiny_s
     assert r.exit_code == 0, r.output
     card = out.with_suffix(".md").read_text()
     assert "**labels**: teacher" in card and out.stat().st_size > 1e6
+
+
+def test_style_keys_hold_out_whole_font_families(tmp_path):
+    from jnr.synth.write import write_split
+    from jnr.train.legibility import style_keys
+
+    split = write_split(tmp_path, "train", 12, (1, 2), seed=4, workers=1, styles="train")
+    groups = np.repeat(np.arange(12), 3)
+    keys = style_keys(split, groups)
+    fams = [load_annotations(split, str(i))["style"]["family"] for i in range(12)]
+    assert list(keys) == [fams[g] for g in groups]
+    m = held_out_mask(keys, 0.3, seed=0)
+    assert set(keys[m]).isdisjoint(keys[~m]) and m.any() and (~m).any()
