@@ -21,6 +21,39 @@ app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
 
 
+# Published pipelines in one word: models per stage (None: jnr's default) and the torso rule.
+PRESETS: dict[str, dict[str, str | None]] = {
+    # Koshkina & Elder: COCO pose (ViTPose there, COCO YOLO pose here), their torso rule, ResNet34, PARSeq
+    "baseline": {"pose": None, "legibility": "legibility-resnet34", "str": "parseq", "rule": "baseline"},
+    # the seed project: yolo11s-pose (downloads where online), its torso rule, the light CNN, PARSeq
+    "seed": {"pose": "yolo11s-pose.pt", "legibility": "legibility-cnn", "str": "parseq", "rule": "seed"},
+}
+
+
+def apply_preset(
+    preset: str | None,
+    pose: str | None,
+    legibility: str | None,
+    str_: str | None,
+    weights: dict[str, str | None],
+) -> tuple[dict[str, str | None], str | None]:
+    """Per stage ``NAME[=WEIGHTS]`` (explicit options win over the preset) and the preset's torso rule;
+    ``weights`` ({"legibility": PATH, "str": PATH}) attach to the chosen model names."""
+    p = PRESETS.get(preset or "", {})
+    if preset and not p:
+        raise JnrError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    chosen = {
+        "pose": pose or p.get("pose"),
+        "legibility": legibility or p.get("legibility"),
+        "str": str_ or p.get("str"),
+    }
+    for stage, w in weights.items():
+        if w:
+            name = (chosen[stage] or DEFAULTS[stage]).partition("=")[0]
+            chosen[stage] = f"{name}={w}"
+    return chosen, p.get("rule")
+
+
 def choose(stage: str, value: str | None) -> tuple[StageSpec, str]:
     """``NAME``, ``NAME=WEIGHTS`` or ``WEIGHTS`` (for the stage's default model) -> (spec, weights)."""
     if value is None:
@@ -93,6 +126,13 @@ def export(
     opset: Annotated[int, typer.Option(min=17, max=18)] = 18,
     version_compatible: Annotated[bool, typer.Option(help="TensorRT: engines for the lean runtime")] = False,
     force: Annotated[bool, typer.Option(help="Replace an incompatible existing manifest")] = False,
+    preset: Annotated[
+        str | None, typer.Option(help=f"Published pipeline: {'|'.join(PRESETS)} (models and torso rule)")
+    ] = None,
+    legibility_weights: Annotated[str | None, typer.Option(help="Weights for the legibility model")] = None,
+    str_weights: Annotated[
+        str | None, typer.Option(help="Weights for the STR model (e.g. a PARSeq .ckpt)")
+    ] = None,
 ) -> None:
     """Export every stage, check parity on synthetic crops, build engines where TensorRT and a GPU exist."""
     from jnr.export import exporter
@@ -102,7 +142,10 @@ def export(
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
         raise JnrError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
-    chosen = {s: choose(s, v) for s, v in (("pose", pose), ("legibility", legibility), ("str", str_))}
+    names, rule = apply_preset(
+        preset, pose, legibility, str_, {"legibility": legibility_weights, "str": str_weights}
+    )
+    chosen = {s: choose(s, v) for s, v in names.items()}
     check_writable(out)
     prev = exporter.read_previous(out, force)
     engine, gpu = engine_builder(out, version_compatible)
@@ -141,7 +184,7 @@ def export(
             f"[yellow]note:[/yellow] the manifest has no {', '.join(missing)} yet: jnr-run needs all stages"
         )
     keep = {a["file"] for e in entries.values() for a in e["artifacts"].values()}
-    exporter.write_manifest(out, entries, gpu, keep)
+    exporter.write_manifest(out, entries, gpu, keep, rule or prev.get("rule"))
     stdout_console().print(summary(entries))
 
 

@@ -181,13 +181,17 @@ def parity_split(out: Path) -> Path:
     return split
 
 
-def write_manifest(out: Path, entries: dict, gpu: dict | None, keep_files: set[str]) -> dict:
+def write_manifest(
+    out: Path, entries: dict, gpu: dict | None, keep_files: set[str], rule: str | None = None
+) -> dict:
+    """``rule``: the torso rule jnr-run uses by default with these engines (a preset's)."""
     manifest = {
         "format": FORMAT,
         "jnr_version": jnr.__version__,
         "created": dt.datetime.now(dt.UTC).isoformat(),
         "versions": versions(),
         "gpu": gpu,
+        "rule": rule,
         "stages": entries,
     }
     atomic_write_json(out / MANIFEST, manifest)

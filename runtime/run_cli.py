@@ -40,6 +40,13 @@ def timing_table(stats: Stats, n: int, title: str) -> Table:
     return t
 
 
+def manifest_rule(engines: Path) -> str | None:
+    """The torso rule a preset recorded in the engines' manifest, if any."""
+    from jnr.runtime.manifest import MANIFEST, load_manifest
+
+    return load_manifest(engines).raw.get("rule") if (engines / MANIFEST).is_file() else None
+
+
 @app.command()
 def run(
     data: Annotated[Path, typer.Argument(help="Split folder: DATA/images/<tracklet_id>/*.jpg")],
@@ -51,7 +58,10 @@ def run(
     out: Annotated[Path, typer.Option(help="Predictions JSON (challenge format)")] = Path("predictions.json"),
     workers: Annotated[int, typer.Option(min=1, help="Decode threads")] = 4,
     precision: Annotated[str, typer.Option(help="auto|fp32|fp16 (ONNX Runtime)")] = "auto",
-    rule: Annotated[str, typer.Option(help="Torso crop rule: baseline|seed")] = DEFAULT_RULE,
+    rule: Annotated[
+        str | None,
+        typer.Option(help="Torso crop rule: baseline|seed (default: the engines' preset, else baseline)"),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Skip tracklets already in --out")] = False,
     threads: Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")] = None,
     pose: Annotated[str | None, typer.Option(help="Pose weights for the torch backends")] = None,
@@ -59,9 +69,10 @@ def run(
     """Write predictions.json; score it when DATA has <split>_gt.json; print per-stage sec/tracklet."""
     if backend not in BACKENDS:
         raise JnrError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    split = open_split(data)
+    rule = rule or manifest_rule(engines) or DEFAULT_RULE
     if rule not in RULES:
         raise JnrError(f"unknown torso rule {rule!r}; known: {', '.join(RULES)}")
-    split = open_split(data)
     if backend == "auto":
         backend, why = pick_auto(engines)
         console.print(f"backend: [bold]{backend}[/bold] ({why})")

@@ -194,7 +194,7 @@ SPECS: dict[str, StageSpec] = {
 DEFAULTS: dict[Stage, str] = {
     "pose": "yolo11n-pose",
     "legibility": "legibility-cnn",
-    "str": "easyocr-en-g2-synth",
+    "str": "ppocr-v4-rec",
 }
 
 

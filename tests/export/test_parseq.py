@@ -205,3 +205,44 @@ def test_baseline_resnet_checkpoints_load_and_agree_with_the_baseline_module(tmp
     if name == "legibility-resnet34":
         with pytest.raises(JnrError, match="does not fit legibility-resnet34"):
             build(spec, str(wrong))
+
+
+@pytest.mark.parametrize(
+    ("preset", "explicit", "weights", "expected", "rule"),
+    [
+        ("baseline", {}, {"legibility": "r34.pth", "str": "p.ckpt"},
+         {"pose": None, "legibility": "legibility-resnet34=r34.pth", "str": "parseq=p.ckpt"}, "baseline"),
+        ("seed", {}, {"str": "p.ckpt"},
+         {"pose": "yolo11s-pose.pt", "legibility": "legibility-cnn", "str": "parseq=p.ckpt"}, "seed"),
+        ("baseline", {"legibility": "none"}, {},
+         {"pose": None, "legibility": "none", "str": "parseq"}, "baseline"),
+        (None, {}, {"str": "my.onnx"},
+         {"pose": None, "legibility": None, "str": "ppocr-v4-rec=my.onnx"}, None),
+    ],
+)  # fmt: skip
+def test_presets_pick_models_and_the_torso_rule(preset, explicit, weights, expected, rule):
+    from jnr.export.cli_export import apply_preset
+
+    args = {"pose": None, "legibility": None, "str_": None, **explicit}
+    got, got_rule = apply_preset(preset, args["pose"], args["legibility"], args["str_"], weights)
+    assert got == expected and got_rule == rule
+
+
+def test_unknown_preset_is_an_error():
+    from jnr.export.cli_export import apply_preset
+
+    with pytest.raises(JnrError, match="unknown preset"):
+        apply_preset("nope", None, None, None, {})
+
+
+def test_preset_records_its_torso_rule_for_jnr_run(parseq_engines, tmp_path):
+    out = tmp_path / "seed"
+    shutil.copytree(parseq_engines, out)
+    args = ["--preset", "seed", "--stages", "str", "--str-weights", str(DATA / "parseq-tiny.ckpt")]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    m = load_manifest(out)
+    assert m.raw["rule"] == "seed" and m.stages["str"].spec.name == "parseq"
+    from jnr.runtime.run_cli import manifest_rule
+
+    assert manifest_rule(out) == "seed" and manifest_rule(tmp_path) is None
