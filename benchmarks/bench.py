@@ -46,6 +46,8 @@ VARIANTS = {
     "trt": ("trt", "fp16"),
 }
 BENCH_SEED = 2023
+# the generated split holds only fonts, shirt patterns and number styles no shipped model was trained on
+BENCH_STYLES = "unseen"
 STAGE_ITEMS = {"pose": "frames", "legibility": "torso_crops", "str": "legible"}
 
 
@@ -106,14 +108,24 @@ def data_split(data: Path | None, tracklets: int) -> Path:
     cache = (
         Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         / "jnr"
-        / f"bench-{BENCH_SEED}-{tracklets}"
+        / f"bench-{BENCH_SEED}-{tracklets}-{BENCH_STYLES}"
     )
     if not (cache / "test" / "test_gt.json").exists():
         console.print(
-            f"generating {tracklets} synthetic tracklets (50-400 frames, seed {BENCH_SEED}) in {cache}"
+            f"generating {tracklets} synthetic tracklets (50-400 frames, seed {BENCH_SEED}, "
+            f"{BENCH_STYLES} styles) in {cache}"
         )
-        write_split(cache, "test", tracklets, (50, 400), BENCH_SEED)
+        write_split(cache, "test", tracklets, (50, 400), BENCH_SEED, styles=BENCH_STYLES)
     return cache / "test"
+
+
+def _styles(root: Path) -> str | None:
+    """Which styles a jnr-synth split was drawn from (None for a split without annotations: real data)."""
+    from jnr.synth.write import load_annotations
+
+    ann = Path(root) / "annotations"
+    first = next(iter(sorted(ann.glob("*.json"))), None) if ann.is_dir() else None
+    return load_annotations(root, first.stem).get("style", {}).get("side") if first else None
 
 
 def run_variant(
@@ -270,6 +282,7 @@ def bench(
         "date": dt.datetime.now(dt.UTC).isoformat(),
         "machine": machine(),
         "data": str(split.root),
+        "styles": _styles(split.root),
         "tracklets": n,
         "matmul_peak_flops": peak,
         "floor_sec_per_tracklet": floor,

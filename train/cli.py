@@ -70,7 +70,9 @@ def _command() -> str:
 def legibility(
     train_split: TrainSplit,
     model: Annotated[str, typer.Option(help="legibility-cnn or legibility-resnet34")] = "legibility-cnn",
-    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/legibility-cnn-synth.pt"),
+    out: Annotated[Path, typer.Option(help="Weights file to write")] = Path(
+        "models/legibility-cnn-teacher.pt"
+    ),
     epochs: Epochs = 8,
     rule: Rule = "baseline",
     stride: Stride = 2,

@@ -108,7 +108,7 @@ def test_choose_parses_name_and_weights():
     assert choose("legibility", "legibility-resnet34=w.pt")[0].name == "legibility-resnet34"
     assert choose("legibility", "legibility-resnet34=w.pt")[1] == "w.pt"
     assert choose("pose", "yolo11s-pose.pt")[1] == "yolo11s-pose.pt"
-    assert choose("str", None)[0].name == "easyocr-en-g2-synth"
+    assert choose("str", None)[0].name == "ppocr-v4-rec"
     assert choose("str", "easyocr-en-g2")[1] == "easyocr_en_models:english_g2.pth"
 
 
@@ -155,3 +155,27 @@ def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path):
     assert e.spec.name == "legibility-resnet34" and e.raw["io"]["inputs"][0]["shape"][1:] == [3, 256, 256]
     assert e.raw["parity"]["fp32"]["passed"] and e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
     assert 8e9 < e.raw["flops_per_item"] < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
+
+
+def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_path, tiny_split):
+    import shutil
+
+    from jnr.runtime.backends import load_stages
+    from jnr.runtime.data import open_split
+    from jnr.runtime.pipeline import Pipeline
+    from jnr.runtime.torso import BASELINE
+
+    out = tmp_path / "engines"
+    shutil.copytree(engines, out)
+    r = CliRunner().invoke(app, ["--fp16", "--stages", "legibility", "--legibility", "none", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    e = load_manifest(out).stages["legibility"]
+    assert e.spec.name == "none" and e.artifacts == {}
+    for backend in ("ort-cpu", "torch-batched"):
+        stages = load_stages(backend, out)
+        assert stages["legibility"].runner is None
+        pipe = Pipeline.for_backend(stages, backend, BASELINE, batch=16)
+        results = list(pipe.run(open_split(tiny_split).tracklets))
+        assert len(results) == 6 and pipe.stats.torso_crops > 0
+        assert pipe.stats.legible == pipe.stats.torso_crops  # every crop reaches the recognizer
+        assert pipe.stats.seconds["legibility"] < 0.01

@@ -41,10 +41,14 @@ def _tiny_onnx(path, character=None, dims=("n", 3, "h", "w")):
 
 def test_charset_comes_from_onnx_metadata_with_the_space_appended(tmp_path):
     p = _tiny_onnx(tmp_path / "rec.onnx", "a\n1\n2\n€")
-    spec = models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))
-    assert spec.charset == "a12€ "
-    given = replace(PPOCR_V4_REC, charset="0123456789")
+    spec = models.complete_spec(replace(PPOCR_V4_REC, charset="", head="full"), str(p))
+    assert spec.charset == "a12€ " and spec.classes == ()
+    given = replace(PPOCR_V4_REC, charset="0123456789", head="full")
     assert models.complete_spec(given, str(p)) is given  # a spec's own charset wins
+    # the digit head keeps the blank and the digit classes, and names their characters
+    digits = models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))
+    assert digits.classes == (0, 2, 3) and digits.charset == "12"
+    assert models.complete_spec(digits, str(p)) is digits  # completing twice changes nothing
 
 
 @pytest.mark.parametrize(
@@ -100,11 +104,10 @@ def test_ppocr_export_records_its_charset_and_passes_parity(engines, pp_engines)
     m = load_manifest(pp_engines)
     e = m.stages["str"]
     assert e.spec.name == "ppocr-v4-rec" and e.spec.output == "probs" and e.spec.color == "BGR"
-    assert (
-        len(e.spec.charset) == 6624
-        and e.spec.charset.endswith(" ")
-        and set("0123456789") <= set(e.spec.charset)
-    )
+    # the digit head: the 6625-way classifier cut to the blank and the ten ASCII digits, in charset order
+    assert e.spec.head == "digits" and len(e.spec.classes) == 11 and e.spec.classes[0] == 0
+    assert sorted(e.spec.charset) == list("0123456789")
+    assert e.raw["io"]["outputs"][0]["shape"][-1] == 11
     assert e.raw["io"]["inputs"][0]["shape"] == ["batch", 3, 48, 96]
     for precision in ("fp32", "fp16"):
         p = e.raw["parity"][precision]
@@ -120,7 +123,7 @@ def test_ppocr_reads_rendered_numbers(pp_engines, backend, rendered_number):
     assert stage.spec.name == "ppocr-v4-rec"
     texts = ["7", "10", "23", "58", "96"]
     x, _ = preprocess.batch(stage.spec, [rendered_number(t) for t in texts])
-    got = [t for t, _ in dec.ctc_digits(stage.spec, stage.runner.infer(x))]
+    got = [t for t, _ in dec.reading(stage.spec, stage.runner.infer(x))]
     assert sum(g == t for g, t in zip(got, texts, strict=True)) >= 4, got
 
 
@@ -182,3 +185,47 @@ def test_paddle_style_affines_fold_into_the_conv_and_hardswish_shrinks(tmp_path)
     got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(got, ref, atol=1e-5)
     assert np.abs(ref).max() > 1 and (ref == 0).any()  # both sides of the hard-swish knee were exercised
+
+
+def _classifier(path, softmax=True):
+    """x (n, T, 6) -> MatMul W (6, 9) -> Add b (9) [-> Softmax]: a recognizer's last layers."""
+    rng = np.random.default_rng(2)
+    inits = [
+        onnx.numpy_helper.from_array(rng.normal(size=(6, 9)).astype(np.float32), "W"),
+        onnx.numpy_helper.from_array(rng.normal(size=(9,)).astype(np.float32), "b"),
+    ]
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["m"]), helper.make_node("Add", ["m", "b"], ["z"])]
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["z"], ["y"], axis=-1))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5, 6])
+    y = helper.make_tensor_value_info("y" if softmax else "z", TensorProto.FLOAT, ["n", 5, 9])
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits)), str(path))
+    return path
+
+
+@pytest.mark.parametrize("softmax", [True, False])
+def test_digit_head_keeps_the_classes_it_names(tmp_path, softmax):
+    src = _classifier(tmp_path / "c.onnx", softmax)
+    x = np.random.default_rng(3).normal(size=(2, 5, 6)).astype(np.float32)
+    full = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    model = onnx.load(str(src))
+    steps.keep_classes(model, (0, 3, 7))
+    dst = tmp_path / "d.onnx"
+    onnx.save(model, str(dst))
+    got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    want = full[..., [0, 3, 7]]
+    if softmax:  # a softmax over the kept logits = the kept probabilities renormalised
+        want = want / want.sum(-1, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert [d.dim_value for d in onnx.load(str(dst)).graph.output[0].type.tensor_type.shape.dim][-1] == 3
+
+
+def test_digit_head_needs_a_classifier_at_the_end(tmp_path):
+    with pytest.raises(ValueError, match="final MatMul"):
+        steps.keep_classes(onnx.load(str(_tiny_onnx(tmp_path / "t.onnx"))), (0, 1))
+
+
+def test_a_digit_head_on_a_charset_without_digits_is_an_error(tmp_path):
+    p = _tiny_onnx(tmp_path / "rec.onnx", "a\nb\nc")
+    with pytest.raises(JnrError, match="no digits"):
+        models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))

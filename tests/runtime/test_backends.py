@@ -34,7 +34,7 @@ def _decoded(spec, out, places):
         return [len(dec.yolo_pose(spec, o, p)) for o, p in zip(out, places, strict=True)]
     if spec.decode == "sigmoid":
         return list(dec.sigmoid(spec, out) >= spec.threshold)
-    return [t for t, _ in dec.ctc_digits(spec, out)]
+    return [t for t, _ in dec.reading(spec, out)]
 
 
 @pytest.mark.parametrize(("backend", "precision"), BACKENDS)
