@@ -38,6 +38,8 @@ def compare(
     split: Annotated[Path, typer.Argument(help="Synthetic split with annotations/")],
     out: Annotated[Path, typer.Option(help="JSON results")] = Path("benchmarks/results/str.json"),
     stride: Annotated[int, typer.Option(min=1)] = 3,
+    parseq: Annotated[str | None, typer.Option(help="Also a PARSeq checkpoint (strhub layout)")] = None,
+    models: Annotated[str, typer.Option(help="Comma list of recognizers")] = ",".join(MODELS),
 ) -> None:
     from jnr.export.models import build, complete_spec
     from jnr.runtime.torso import BASELINE
@@ -53,9 +55,11 @@ def compare(
         sets["digits"][1].append(str(number))
     console.print(", ".join(f"{len(v[0])} {k} crops" for k, v in sets.items()) + f" from {split}")
     rows = []
-    for name in MODELS:
-        spec = complete_spec(get_spec(name), get_spec(name).weights)
-        module = build(spec)
+    names = [m for m in models.split(",") if m] + (["parseq"] if parseq else [])
+    for name in names:
+        weights = parseq if name == "parseq" else get_spec(name).weights
+        spec = complete_spec(get_spec(name), weights)
+        module = build(spec, weights)
         variants = [spec]
         if name == "ppocr-v4-rec":
             variants = [replace(spec, input_hw=(48, w), inset_x=i) for w in WIDTHS for i in INSETS]

@@ -21,7 +21,7 @@ from jnr.runtime import preprocess
 from jnr.runtime.data import Frame, Tracklet, iter_frames
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
-from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, is_ball, vote
+from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, is_ball, parse_number, top_candidates, vote
 
 TIMED = ("decode", "pose", "crop", "legibility", "str", "vote")
 
@@ -60,6 +60,10 @@ class Result:
     tracklet: str
     number: int
     readings: list[tuple[str, float]]
+    funnel: dict = field(default_factory=dict)  # frames -> person -> torso -> legible -> read, candidates
+    # with ``samples``: small RGB thumbnails, (image, text, confidence) read and (image, probability) rejected
+    shown: list[tuple[np.ndarray, str, float]] = field(default_factory=list)
+    rejected: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +72,23 @@ class _Track:
     readings: list[tuple[str, float]] = field(default_factory=list)
     pending: int = 0
     sealed: bool = False
+    person: int = 0  # frames where pose found someone
+    torso: int = 0
+    legible: int = 0
+    shown: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
+
+
+THUMB_HEIGHT = 64
+
+
+def thumbnail(crop: np.ndarray) -> np.ndarray:
+    """A small copy of a crop (THUMB_HEIGHT px tall) for reports."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    nh = min(h, THUMB_HEIGHT)
+    return cv2.resize(crop, (max(1, round(w * nh / h)), nh), interpolation=cv2.INTER_AREA)
 
 
 class Pipeline:
@@ -82,8 +103,13 @@ class Pipeline:
         batch: int = 64,
         workers: int = 4,
         per_image: bool = False,
+        samples: int = 0,
     ) -> None:
+        """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
+        rejected by the legibility stage) in each Result, for reports; 0 keeps none."""
         self.pose, self.leg, self.str = pose, legibility, str_
+        self.samples = samples
+        self._tracks: dict[str, _Track] = {}
         self.rule = rule
         self.batch = 1 if per_image else batch
         self.workers = workers
@@ -92,7 +118,13 @@ class Pipeline:
 
     @classmethod
     def for_backend(
-        cls, stages: dict[str, Stage], backend: str, rule: TorsoRule, batch: int = 64, workers: int = 4
+        cls,
+        stages: dict[str, Stage],
+        backend: str,
+        rule: TorsoRule,
+        batch: int = 64,
+        workers: int = 4,
+        samples: int = 0,
     ) -> Pipeline:
         """The pipeline as ``backend`` runs it: the ``torch`` baseline per image with PIL, others batched."""
         return cls(
@@ -103,6 +135,7 @@ class Pipeline:
             batch=batch,
             workers=workers,
             per_image=backend == "torch",
+            samples=samples,
         )
 
     def _timed(self, key: str, fn: Callable, *args):
@@ -131,7 +164,10 @@ class Pipeline:
         t = time.perf_counter()
         for (tid, (im, _)), ppl in zip(items, people, strict=True):
             crop = self.rule.crop(ppl, im)
+            tr = self._tracks[tid]
+            tr.person += len(ppl) > 0
             if crop is not None:
+                tr.torso += 1
                 crops.append((tid, crop))
         self.stats.seconds["crop"] += time.perf_counter() - t
         self.stats.torso_crops += len(crops)
@@ -139,32 +175,54 @@ class Pipeline:
 
     def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
         if self.leg.runner is None:  # --legibility none
-            self.stats.legible += len(items)
-            return items
-        out, _ = self._run(self.leg, [im for _, im in items])
-        prob = dec.sigmoid(self.leg.spec, out)
-        keep = [it for it, p in zip(items, prob, strict=True) if p >= self.leg.spec.threshold]
+            prob = np.ones(len(items), np.float32)
+        else:
+            out, _ = self._run(self.leg, [im for _, im in items])
+            prob = dec.sigmoid(self.leg.spec, out)
+        keep = []
+        for (tid, im), p in zip(items, prob, strict=True):
+            tr = self._tracks[tid]
+            if p >= self.leg.spec.threshold:
+                tr.legible += 1
+                keep.append((tid, im))
+            elif len(tr.rejected) < self.samples // 3:
+                tr.rejected.append((thumbnail(im), float(p)))
         self.stats.legible += len(keep)
         return keep
 
     def _str(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, tuple[str, float]]]:
         out, _ = self._run(self.str, [im for _, im in items])
-        return list(zip([tid for tid, _ in items], dec.reading(self.str.spec, out), strict=True))
+        readings = dec.reading(self.str.spec, out)
+        for (tid, im), (text, conf) in zip(items, readings, strict=True):
+            if len(self._tracks[tid].shown) < self.samples:
+                self._tracks[tid].shown.append((thumbnail(im), text, conf))
+        return list(zip([tid for tid, _ in items], readings, strict=True))
 
     def run(self, tracklets: Iterable[Tracklet]) -> Iterator[Result]:
         """Yield one Result per tracklet, as soon as each is complete (not in input order)."""
         start = time.perf_counter()
         tracks: dict[str, _Track] = defaultdict(_Track)
+        self._tracks = tracks
         bufs: dict[str, list] = {"pose": [], "legibility": [], "str": []}
         tracklets = list(tracklets)
 
         def finish(tid: str) -> Result:
             tr = tracks.pop(tid)
             t0 = time.perf_counter()
-            number = BALL_NUMBER if is_ball(tr.sizes) else vote(tr.readings)
+            ball = is_ball(tr.sizes)
+            number = BALL_NUMBER if ball else vote(tr.readings)
             self.stats.seconds["vote"] += time.perf_counter() - t0
             self.stats.tracklets += 1
-            return Result(tid, number, tr.readings)
+            funnel = {
+                "frames": len(tr.sizes),
+                "person": tr.person,
+                "torso": tr.torso,
+                "legible": tr.legible,
+                "read": sum(parse_number(t) is not None for t, _ in tr.readings),
+                "candidates": [[n, round(v, 4)] for n, v in top_candidates(tr.readings)],
+                "ball": ball,
+            }
+            return Result(tid, number, tr.readings, funnel, tr.shown, tr.rejected)
 
         def move(src: str, fn: Callable, dst: str | None, force: bool) -> Iterator[Result]:
             while bufs[src] and (force or len(bufs[src]) >= self.batch):
@@ -192,7 +250,9 @@ class Pipeline:
             if not t.frames:
                 self.stats.empty_tracklets.append(t.id)
                 self.stats.tracklets += 1
-                yield Result(t.id, ILLEGIBLE, [])
+                yield Result(
+                    t.id, ILLEGIBLE, [], {"frames": 0, "person": 0, "torso": 0, "legible": 0, "read": 0}
+                )
         # the batched path preprocesses pose inputs in the decode workers, overlapping inference
         transform = None if self.batch == 1 else partial(self.prepare, self.pose.spec)
         frames = iter_frames(

@@ -40,6 +40,25 @@ def timing_table(stats: Stats, n: int, title: str) -> Table:
     return t
 
 
+REPORT_SAMPLES = 8  # read crops per tracklet in a report (and a third as many rejected): ~25 KB a tracklet
+
+
+def _load_funnels(path: Path) -> dict[str, dict]:
+    import json
+
+    try:
+        raw = json.loads(path.read_text())
+        return raw if isinstance(raw, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save(out: Path, preds: dict, funnel_path: Path, funnels: dict) -> None:
+    """Predictions, then the funnel sidecar, each atomically."""
+    atomic_write_json(out, preds)
+    atomic_write_json(funnel_path, funnels)
+
+
 def manifest_rule(engines: Path) -> str | None:
     """The torso rule a preset recorded in the engines' manifest, if any."""
     from jnr.runtime.manifest import MANIFEST, load_manifest
@@ -65,8 +84,13 @@ def run(
     resume: Annotated[bool, typer.Option(help="Skip tracklets already in --out")] = False,
     threads: Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")] = None,
     pose: Annotated[str | None, typer.Option(help="Pose weights for the torch backends")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write a self-contained HTML page: each tracklet's funnel and crops"),
+    ] = None,
 ) -> None:
-    """Write predictions.json; score it when DATA has <split>_gt.json; print per-stage sec/tracklet."""
+    """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
+    has <split>_gt.json; print per-stage sec/tracklet."""
     if backend not in BACKENDS:
         raise JnrError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     split = open_split(data)
@@ -84,11 +108,22 @@ def run(
             f"clamped to {limit}"
         )
         batch = limit
+    for path in (out, report):
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise JnrError(f"cannot create the folder for {path}: {e.strerror or e}") from None
     preds: dict[str, int] = load_labels(out, "predictions") if resume and out.exists() else {}
+    funnel_path = out.with_suffix(".funnel.json")
+    funnels: dict[str, dict] = _load_funnels(funnel_path) if preds else {}
+    shown: list = []
     todo = [t for t in split.tracklets if t.id not in preds]
     if preds:
         console.print(f"resume: {len(preds)} tracklets already in {out}, {len(todo)} to go")
-    pipe = Pipeline.for_backend(stages, backend, RULES[rule], batch, workers)
+    pipe = Pipeline.for_backend(
+        stages, backend, RULES[rule], batch, workers, samples=REPORT_SAMPLES if report else 0
+    )
     last = time.monotonic()
     try:
         with (
@@ -105,15 +140,18 @@ def run(
             task = bar.add_task("tracklets", total=len(todo))
             for r in pipe.run(todo):
                 preds[r.tracklet] = r.number
+                funnels[r.tracklet] = r.funnel
+                if report:
+                    shown.append(r)
                 bar.advance(task)
                 if time.monotonic() - last > CHECKPOINT_SECONDS:
-                    atomic_write_json(out, preds)
+                    _save(out, preds, funnel_path, funnels)
                     last = time.monotonic()
     except KeyboardInterrupt:
-        atomic_write_json(out, preds)
+        _save(out, preds, funnel_path, funnels)
         console.print(f"interrupted: {len(preds)} tracklets saved to {out}; continue with --resume")
         raise typer.Exit(130) from None
-    atomic_write_json(out, preds)
+    _save(out, preds, funnel_path, funnels)
     for w in caught:
         console.print(f"[yellow]warning:[/yellow] {w.message}", soft_wrap=True)
     st = pipe.stats
@@ -122,8 +160,15 @@ def run(
         f"(unreadable), {len(st.empty_tracklets)} empty tracklets"
     )
     stdout_console().print(timing_table(st, max(st.tracklets, 1), f"{backend}: seconds per tracklet"))
-    if split.gt is not None:
-        stdout_console().print(score_table(score(preds, split.gt), f"accuracy vs {split.gt_path}"))
+    result = score(preds, split.gt) if split.gt is not None else None
+    if result is not None:
+        stdout_console().print(score_table(result, f"accuracy vs {split.gt_path}"))
+    if report:
+        from jnr.runtime.report import render, write
+
+        title = f"jnr-run {data} ({backend}, {len(shown)} tracklets run now)"
+        write(report, render(shown, split.gt, result, st, title))
+        console.print(f"report: {report} ({report.stat().st_size / 1e6:.1f} MB)")
 
 
 def main() -> None:

@@ -35,17 +35,28 @@ def vote(readings: Iterable[tuple[str, float]]) -> int:
     (those below 0.2 count as 0), weighted 0.61 for two digits and 0.39 for one; the best sum wins,
     a tie going to the smaller number; a best sum <= 1.0 or no valid reading gives -1.
     """
+    weighted = weighted_sums(readings)
+    if not weighted:
+        return ILLEGIBLE
+    best = min(weighted, key=lambda n: (-weighted[n], n))
+    return best if weighted[best] > MIN_WINNING_SUM else ILLEGIBLE
+
+
+def weighted_sums(readings: Iterable[tuple[str, float]]) -> dict[int, float]:
+    """Per valid number, the sum of its confidences (those below 0.2 as 0) times its digit-count prior."""
     sums: dict[int, float] = {}
     for text, conf in readings:
         n = parse_number(text)
         if n is None:
             continue
         sums[n] = sums.get(n, 0.0) + (conf if conf >= MIN_FRAME_CONFIDENCE else 0.0)
-    if not sums:
-        return ILLEGIBLE
-    weighted = {n: s * (TWO_DIGIT_WEIGHT if n > 9 else ONE_DIGIT_WEIGHT) for n, s in sums.items()}
-    best = min(weighted, key=lambda n: (-weighted[n], n))
-    return best if weighted[best] > MIN_WINNING_SUM else ILLEGIBLE
+    return {n: s * (TWO_DIGIT_WEIGHT if n > 9 else ONE_DIGIT_WEIGHT) for n, s in sums.items()}
+
+
+def top_candidates(readings: Iterable[tuple[str, float]], k: int = 3) -> list[tuple[int, float]]:
+    """The ``k`` best (number, weighted sum) pairs, in the vote's order (higher sum, then smaller number)."""
+    weighted = weighted_sums(readings)
+    return sorted(weighted.items(), key=lambda nv: (-nv[1], nv[0]))[:k]
 
 
 def ball_sample(n: int, k: int = BALL_SAMPLE) -> list[int]:

@@ -59,6 +59,14 @@ def synth(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     console.print(f"wrote {tracklets} tracklets to {split_dir}")
+    from jnr.synth.styles import DEBIAN_FONTS, FAMILIES, missing_families
+
+    if missing := missing_families():
+        console.print(
+            f"[yellow]note:[/yellow] {len(missing)} of {len(FAMILIES)} font families are not installed "
+            f"({', '.join(missing[:4])}{'...' if len(missing) > 4 else ''}); for the full style table: "
+            f"apt-get install {DEBIAN_FONTS}"
+        )
     if stats:
         stdout_console().print(stats_table(split_dir))
     if preview is not None:

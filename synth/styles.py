@@ -107,5 +107,11 @@ def fonts(side: str) -> tuple[tuple[str, str], ...]:
     return tuple(out) or (("Pillow", "<pillow>"),)
 
 
+def missing_families() -> list[str]:
+    """Families of the table with no face installed here."""
+    have = installed()
+    return [f.name for f in FAMILIES if not any(n in have for n in f.files)]
+
+
 def choices(table: dict[Side, tuple[str, ...]], side: str) -> tuple[str, ...]:
     return table["train"] + table["unseen"] if side == "all" else table[side]  # type: ignore[index]

@@ -19,7 +19,9 @@ def test_manifest_records_everything_the_runtime_needs(engines):
     m = load_manifest(engines)
     assert set(m.stages) == set(STAGES)
     for stage, e in m.raw["stages"].items():
-        assert e["spec"]["stage"] == stage and e["precision"] == "fp16" and e["opset"] in (17, 18)
+        assert e["spec"]["stage"] == stage and e["precision"] == "fp16"
+        # exported from PyTorch at 17-18; an ONNX-only model (the default STR, PP-OCRv4) keeps its own opset
+        assert e["opset"] in (17, 18) or (e["spec"]["name"] == "ppocr-v4-rec" and e["opset"] == 12)
         for art in e["artifacts"].values():
             assert sha256(engines / art["file"]) == art["sha256"]
         assert e["parity"]["fp32"]["decoded_identical"] >= 0.999
@@ -167,7 +169,9 @@ def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_pat
 
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
-    r = CliRunner().invoke(app, ["--fp16", "--stages", "legibility", "--legibility", "none", "--out", str(out)])
+    r = CliRunner().invoke(
+        app, ["--fp16", "--stages", "legibility", "--legibility", "none", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]
     assert e.spec.name == "none" and e.artifacts == {}

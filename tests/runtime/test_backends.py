@@ -11,7 +11,7 @@ import pytest
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.backends import load_stages
-from jnr.runtime.data import decode, open_split
+from jnr.runtime.data import open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest
 from jnr.runtime.ort_runner import available
@@ -24,9 +24,24 @@ BACKENDS = [("torch-batched", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "fp16")]
 
 
 @pytest.fixture(scope="module")
-def crops(tiny_split):
-    imgs = [decode(p) for t in open_split(tiny_split).tracklets for p in t.frames]
-    return imgs
+def inputs(engines):
+    """What the pipeline feeds each stage: frames to pose, torso crops to legibility and STR; from the
+    export's own parity split (deterministic), so the reference is the one export parity used."""
+    from jnr.export.parity import parity_images
+
+    images = parity_images(engines / ".parity" / "test")
+    return {"pose": images["pose"][:300], "legibility": images["legibility"], "str": images["str"]}
+
+
+@pytest.fixture(scope="module")
+def reference(engines, inputs):
+    """The PyTorch outputs (torch-batched, FP32), once per stage."""
+    ref = load_stages("torch-batched", engines)
+    out = {}
+    for stage, images in inputs.items():
+        x, places = preprocess.batch(ref[stage].spec, images)
+        out[stage] = (ref[stage].spec, x, places, ref[stage].runner.infer(x))
+    return out
 
 
 def _decoded(spec, out, places):
@@ -38,14 +53,11 @@ def _decoded(spec, out, places):
 
 
 @pytest.mark.parametrize(("backend", "precision"), BACKENDS)
-def test_runner_contract_against_the_pytorch_reference(engines, crops, backend, precision):
-    ref = load_stages("torch-batched", engines)
+def test_runner_contract_against_the_pytorch_reference(engines, reference, backend, precision):
     got = load_stages(backend, engines, precision)
-    for stage in ("pose", "legibility", "str"):
-        spec = got[stage].spec
-        assert spec == ref[stage].spec
-        x, places = preprocess.batch(spec, crops)
-        a, b = ref[stage].runner.infer(x), got[stage].runner.infer(x)
+    for stage, (spec, x, places, a) in reference.items():
+        assert got[stage].spec == spec
+        b = got[stage].runner.infer(x)
         assert isinstance(b, np.ndarray) and b.dtype == np.float32 and a.shape == b.shape
         same = np.mean(
             [p == q for p, q in zip(_decoded(spec, a, places), _decoded(spec, b, places), strict=True)]
@@ -53,6 +65,7 @@ def test_runner_contract_against_the_pytorch_reference(engines, crops, backend, 
         assert same >= (0.99 if precision == "fp16" else 0.999), (stage, same)
         if precision == "fp32":
             assert np.abs(a - b).max() < 1e-2
+    assert len(reference["str"][1]) > 500
 
 
 def _jnr_run(*args, block_torch=False, tmp_path=None):
