@@ -39,6 +39,7 @@ Rule = Annotated[str, typer.Option(help="Torso rule for the crops: baseline or s
 Stride = Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")]
 HeldOut = Annotated[float, typer.Option(help="Share of tracklets held out")]
 Seed = Annotated[int, typer.Option()]
+TeacherPose = Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")]
 
 
 LABEL_TEXT = {
@@ -86,7 +87,7 @@ def legibility(
             "annotations: the synthetic readable flag at ground-truth torsos; easyocr: the seed's teacher"
         ),
     ] = "teacher",
-    pose: Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")] = None,
+    pose: TeacherPose = None,
 ) -> None:
     """Train the legibility classifier on torso crops labelled by the annotations or an OCR teacher."""
     import torch
@@ -140,7 +141,7 @@ def str_(
             "number the default recognizer reads and the ground truth confirms (a real SoccerNet train split)"
         ),
     ] = "auto",
-    pose: Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")] = None,
+    pose: TeacherPose = None,
 ) -> None:
     """Fine-tune EasyOCR's english_g2 recognizer (offline weights) on readable torso crops."""
     import numpy as np
@@ -201,9 +202,9 @@ def parseq(
     held_out: HeldOut = 0.2,
     seed: Seed = 0,
     labels: Annotated[str, typer.Option(help="auto, annotations or teacher (as for jnr-train str)")] = "auto",
-    pose: Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")] = None,
+    pose: TeacherPose = None,
 ) -> None:
-    """Train a small PARSeq (digits only, 6-layer ViT) from scratch on readable torso crops; the checkpoint
+    """Train a small PARSeq (digits only, 4-layer ViT) from scratch on readable torso crops; the checkpoint
     loads with `jnr-export --str parseq=CKPT` like the baseline's."""
     import numpy as np
 

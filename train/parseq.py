@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from rich.progress import Progress
 from torch import nn
 from torch.nn import functional as F
 
 from jnr.export.parseq import PARSeq
+from jnr.train.loop import fit
 
 SMALL = {
     "charset_train": "0123456789",
@@ -22,11 +22,11 @@ SMALL = {
     "max_label_length": 2,
     "img_size": [32, 128],
     "patch_size": [4, 8],
-    "embed_dim": 192,
-    "enc_num_heads": 3,
+    "embed_dim": 128,
+    "enc_num_heads": 4,
     "enc_mlp_ratio": 4,
-    "enc_depth": 6,
-    "dec_num_heads": 6,
+    "enc_depth": 4,
+    "dec_num_heads": 4,
     "dec_mlp_ratio": 4,
     "dec_depth": 1,
     "decode_ar": True,
@@ -84,7 +84,7 @@ def loss_fn(model: PARSeq, images: torch.Tensor, tgt: torch.Tensor) -> torch.Ten
 
 
 def train(
-    x: np.ndarray, labels: list[str], epochs: int, seed: int, batch: int = 64, lr: float = 7e-4
+    x: np.ndarray, labels: list[str], epochs: int, seed: int, batch: int = 64, lr: float = 2e-3
 ) -> tuple[PARSeq, dict]:
     """A fresh small PARSeq trained on preprocessed crops (N, 3, 32, 128); returns it and its hparams."""
     torch.manual_seed(seed)
@@ -93,22 +93,11 @@ def train(
     nn.init.trunc_normal_(model.pos_queries, std=0.02)
     tgt = encode(labels, model, hp["charset_train"])
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    steps = epochs * ((len(x) + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    with Progress() as bar:
-        task = bar.add_task("parseq", total=steps)
-        for _ in range(epochs):
-            model.train()
-            order = torch.randperm(len(x))
-            for i in range(0, len(x), batch):
-                idx = order[i : i + batch]
-                loss = loss_fn(model, torch.from_numpy(x[idx.numpy()]), tgt[idx])
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                bar.advance(task)
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
+        return loss_fn(model, torch.from_numpy(x[idx.numpy()]), tgt[idx])
+
+    fit(model, len(x), epochs, batch, loss_of, opt, clip=1.0, name="parseq", pct_start=0.1)
     return model.eval(), hp
 
 

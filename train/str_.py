@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import Progress
 from torch import nn
 
 from jnr.runtime import decode as dec
@@ -19,6 +18,7 @@ from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
 from jnr.synth.crops import gt_torso_crops
+from jnr.train.loop import fit
 
 
 def readable_crops(
@@ -88,26 +88,15 @@ def finetune(
     targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * ((len(x) + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    with Progress() as bar:
-        task = bar.add_task("str", total=steps)
-        for _ in range(epochs):
-            model.train()
-            order = torch.randperm(len(x))
-            for i in range(0, len(x), batch):
-                idx = order[i : i + batch]
-                logp = model(torch.from_numpy(x[idx.numpy()])).log_softmax(-1).permute(1, 0, 2)  # T, N, C
-                tgt = [targets[j] for j in idx.tolist()]
-                loss = ctc(
-                    logp,
-                    torch.cat(tgt),
-                    torch.full((len(idx),), logp.shape[0], dtype=torch.long),
-                    torch.tensor([len(t) for t in tgt]),
-                )
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-                opt.step()
-                sched.step()
-                bar.advance(task)
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
+        logp = model(torch.from_numpy(x[idx.numpy()])).log_softmax(-1).permute(1, 0, 2)  # T, N, C
+        tgt = [targets[j] for j in idx.tolist()]
+        return ctc(
+            logp,
+            torch.cat(tgt),
+            torch.full((len(idx),), logp.shape[0], dtype=torch.long),
+            torch.tensor([len(t) for t in tgt]),
+        )
+
+    fit(model, len(x), epochs, batch, loss_of, opt, clip=5.0, name="str")

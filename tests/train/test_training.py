@@ -156,3 +156,27 @@ def test_style_keys_hold_out_whole_font_families(tmp_path):
     assert list(keys) == [fams[g] for g in groups]
     m = held_out_mask(keys, 0.3, seed=0)
     assert set(keys[m]).isdisjoint(keys[~m]) and m.any() and (~m).any()
+
+
+def test_parseq_trainer_learns_and_writes_a_strhub_layout_checkpoint(tiny_split, tmp_path, monkeypatch):
+    pytest.importorskip("timm")
+    import torch
+
+    from jnr.export.parseq import load_parseq
+    from jnr.train import parseq as tq
+    from jnr.train.str_ import exact
+
+    monkeypatch.setitem(tq.SMALL, "embed_dim", 48)
+    monkeypatch.setitem(tq.SMALL, "enc_depth", 1)
+    monkeypatch.setitem(tq.SMALL, "enc_num_heads", 2)
+    monkeypatch.setitem(tq.SMALL, "dec_num_heads", 2)
+    spec = get_spec("parseq")
+    x, labels, _ = readable_crops(tiny_split, spec, BASELINE, stride=1, seed=0)
+    x, labels = x[:24], labels[:24]
+    model, hp = tq.train(x, labels, epochs=40, seed=0, batch=12)
+    assert exact(model, spec, x, labels) >= 0.9  # it memorises what it saw
+    path = tmp_path / "p.ckpt"
+    tq.save(model, hp, path)
+    loaded = load_parseq(path)
+    with torch.inference_mode():
+        assert torch.equal(loaded(torch.from_numpy(x)), model(torch.from_numpy(x)))
