@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jnr.runtime import early
 from jnr.runtime.backends import load_stages
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import open_split
@@ -129,7 +130,14 @@ def _styles(root: Path) -> str | None:
 
 
 def run_variant(
-    name: str, split, engines: Path, batch: int, repeat: int, rule: str, threads: int | None
+    name: str,
+    split,
+    engines: Path,
+    batch: int,
+    repeat: int,
+    rule: str,
+    threads: int | None,
+    frames: str | int = "all",
 ) -> dict:
     backend, precision = VARIANTS[name]
     stages = load_stages(backend, engines, precision, threads)
@@ -142,7 +150,7 @@ def run_variant(
     runs, preds = [], {}
     for _ in range(repeat):
         pipe = make()
-        preds = {r.tracklet: r.number for r in pipe.run(tracklets)}
+        preds = {r.tracklet: r.number for r in early.run(pipe, tracklets, frames)}
         runs.append(pipe.stats)
     n = len(tracklets)
     per = {k: [s.seconds[k] / n for s in runs] for k in TIMED}
@@ -156,7 +164,9 @@ def run_variant(
         "sec_per_tracklet": {k: statistics.median(v) for k, v in per.items()},
         "spread": {k: [min(v), max(v)] for k, v in per.items()},
         "frames_per_second": last.frames / max(statistics.median(s.wall for s in runs), 1e-9),
+        "frames_mode": frames,
         "items": {"frames": last.frames, "torso_crops": last.torso_crops, "legible": last.legible},
+        "frames_in_split": sum(len(t.frames) for t in tracklets),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "predictions": preds,
     }
@@ -248,8 +258,13 @@ def bench(
     threads: Annotated[int | None, typer.Option(help="Inference threads")] = None,
     out: Annotated[Path, typer.Option(help="Folder for JSON and PNG")] = Path("benchmarks/results"),
     name: Annotated[str, typer.Option(help="File stem for the results")] = "bench",
+    frames: Annotated[str, typer.Option(help="all|exact|settled|N, as jnr-run --frames")] = "all",
 ) -> None:
     """Run every backend over the same tracklets; print a table, write NAME.json and NAME.png."""
+    try:
+        mode = early.parse_mode(frames)
+    except ValueError as e:
+        raise JnrError(str(e)) from None
     split = open_split(data_split(data, tracklets))
     split.tracklets = split.tracklets[:tracklets]
     wanted = backends.split(",") if backends else available_variants(engines)
@@ -261,7 +276,7 @@ def bench(
     results: dict[str, dict] = {}
     for b in wanted:
         with console.status(f"[bold]{b}[/bold] x{repeat}"):
-            results[b] = run_variant(b, split, engines, batch, repeat, rule, threads)
+            results[b] = run_variant(b, split, engines, batch, repeat, rule, threads, mode)
         console.print(f"{b}: {results[b]['sec_per_tracklet']['total']:.3f} s/tracklet")
     ref = results.get("torch", {}).get("predictions")
     for r in results.values():

@@ -64,11 +64,13 @@ class Result:
     # with ``samples``: small RGB thumbnails, (image, text, confidence) read and (image, probability) rejected
     shown: list[tuple[np.ndarray, str, float]] = field(default_factory=list)
     rejected: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # decoded frames: position -> (h, w)
 
 
 @dataclass
 class _Track:
     sizes: list[tuple[int, int]] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
     readings: list[tuple[str, float]] = field(default_factory=list)
     pending: int = 0
     sealed: bool = False
@@ -222,7 +224,8 @@ class Pipeline:
                 "candidates": [[n, round(v, 4)] for n, v in top_candidates(tr.readings)],
                 "ball": ball,
             }
-            return Result(tid, number, tr.readings, funnel, tr.shown, tr.rejected)
+            sizes = dict(zip(tr.positions, tr.sizes, strict=True))
+            return Result(tid, number, tr.readings, funnel, tr.shown, tr.rejected, sizes)
 
         def move(src: str, fn: Callable, dst: str | None, force: bool) -> Iterator[Result]:
             while bufs[src] and (force or len(bufs[src]) >= self.batch):
@@ -273,6 +276,7 @@ class Pipeline:
             else:
                 self.stats.frames += 1
                 tr.sizes.append(fr.image.shape[:2])
+                tr.positions.append(fr.index)
                 tr.pending += 1
                 bufs["pose"].append((fr.tracklet, (fr.image, fr.prepared)))
             if fr.last:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from jnr.runtime import early
 from jnr.runtime.backends import BACKENDS, load_stages, pick_auto
 from jnr.runtime.cli import guarded, score_table, stdout_console
 from jnr.runtime.data import load_labels, open_split
@@ -88,11 +89,23 @@ def run(
         Path | None,
         typer.Option(help="Also write a self-contained HTML page: each tracklet's funnel and crops"),
     ] = None,
+    frames: Annotated[
+        str,
+        typer.Option(
+            help="all: every frame; exact: stop feeding a tracklet once no remaining frame can change its "
+            "answer (same answers as all); settled: also stop on a clear lead or a long empty run; N: the "
+            "first N frames, coarse to fine"
+        ),
+    ] = "all",
 ) -> None:
     """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
     has <split>_gt.json; print per-stage sec/tracklet."""
     if backend not in BACKENDS:
         raise JnrError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    try:
+        mode = early.parse_mode(frames)
+    except ValueError as e:
+        raise JnrError(str(e)) from None
     split = open_split(data)
     rule = rule or manifest_rule(engines) or DEFAULT_RULE
     if rule not in RULES:
@@ -138,7 +151,7 @@ def run(
         ):
             warnings.simplefilter("always")
             task = bar.add_task("tracklets", total=len(todo))
-            for r in pipe.run(todo):
+            for r in early.run(pipe, todo, mode):
                 preds[r.tracklet] = r.number
                 funnels[r.tracklet] = r.funnel
                 if report:
@@ -155,11 +168,13 @@ def run(
     for w in caught:
         console.print(f"[yellow]warning:[/yellow] {w.message}", soft_wrap=True)
     st = pipe.stats
+    total = sum(len(t.frames) for t in todo)
     console.print(
-        f"wrote {len(preds)} predictions to {out}; {st.frames} frames, {len(st.bad_frames)} skipped "
-        f"(unreadable), {len(st.empty_tracklets)} empty tracklets"
+        f"wrote {len(preds)} predictions to {out}; frames fed {st.frames + len(st.bad_frames)} of {total} "
+        f"(--frames {frames}): pose saw {st.frames}, legibility {st.torso_crops}, STR {st.legible}; "
+        f"{len(st.bad_frames)} unreadable, {len(st.empty_tracklets)} empty tracklets"
     )
-    stdout_console().print(timing_table(st, max(st.tracklets, 1), f"{backend}: seconds per tracklet"))
+    stdout_console().print(timing_table(st, max(len(todo), 1), f"{backend}: seconds per tracklet"))
     result = score(preds, split.gt) if split.gt is not None else None
     if result is not None:
         stdout_console().print(score_table(result, f"accuracy vs {split.gt_path}"))
