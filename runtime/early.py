@@ -17,7 +17,7 @@ so batches stay full while tracklets stop at different times. After each round a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from jnr.runtime.data import Tracklet
 from jnr.runtime.pipeline import Pipeline, Result
@@ -42,6 +42,7 @@ SETTLED_EMPTY = 64  # frames with nothing emerging ...
 SETTLED_NOTHING = 0.25  # ... (best weighted sum at most this) settle -1
 SETTLED_MAX = 192
 SAMPLES_KEPT = 8
+WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
 
 
 def coarse_order(n: int) -> list[int]:
@@ -140,34 +141,43 @@ class _State:
         return settled(self.readings, self.fed, n - self.fed, mode)
 
 
-def run(pipe: Pipeline, tracklets: Iterable[Tracklet], mode: str | int) -> Iterator[Result]:
+def run(
+    pipe: Pipeline, tracklets: Iterable[Tracklet], mode: str | int, window: int = WINDOW
+) -> Iterator[Result]:
     """Results of ``pipe`` with early exit (``mode``: exact, settled or a frame budget); ``all`` is
-    ``pipe.run`` itself."""
+    ``pipe.run`` itself. Tracklets go through ``window`` at a time; each result is yielded as soon as its
+    tracklet stops, so an interrupt loses only the unfinished ones."""
     if mode == "all":
         yield from pipe.run(tracklets)
         return
+    tracklets = list(tracklets)
+    for i in range(0, len(tracklets), window):
+        yield from _rounds(pipe, tracklets[i : i + window], mode)
+
+
+def _rounds(pipe: Pipeline, tracklets: list[Tracklet], mode: str | int) -> Iterator[Result]:
     states = {t.id: _State(t, coarse_order(len(t.frames))) for t in tracklets}
-    active = list(states)
     size = FIRST_ROUND
-    while active:
+    while states:
         subsets, positions = [], {}
-        for tid in active:
-            st = states[tid]
-            take = st.order[
-                st.fed : st.fed + (size if not isinstance(mode, int) else min(size, mode - st.fed))
-            ]
+        for tid, st in states.items():
+            n = len(st.tracklet.frames)
+            budget = size if not isinstance(mode, int) else min(size, mode - st.fed)
+            # a tracklet that fits whole in its first round goes in frame order: that is a full run
+            take = list(range(n)) if st.fed == 0 and n <= budget else st.order[st.fed : st.fed + budget]
             st.fed += len(take)
             positions[tid] = take
             subsets.append(Tracklet(tid, tuple(st.tracklet.frames[i] for i in take)))
         for r in pipe.run(subsets):
-            states[r.tracklet].merge(r, positions[r.tracklet])
-        still = []
-        for tid in active:
-            if states[tid].done(mode):
-                yield states.pop(tid).result()
-            else:
-                still.append(tid)
-        active, size = still, size * 2
+            st = states[r.tracklet]
+            if positions[r.tracklet] == list(range(len(st.tracklet.frames))):
+                del states[r.tracklet]
+                yield replace(r, funnel={**r.funnel, "skipped": 0})
+                continue
+            st.merge(r, positions[r.tracklet])
+            if st.done(mode):
+                yield states.pop(r.tracklet).result()
+        size *= 2
 
 
 def parse_mode(value: str) -> str | int:

@@ -96,7 +96,7 @@ def run(
             "answer (same answers as all); settled: also stop on a clear lead or a long empty run; N: the "
             "first N frames, coarse to fine"
         ),
-    ] = "all",
+    ] = "settled",
 ) -> None:
     """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
     has <split>_gt.json; print per-stage sec/tracklet."""
