@@ -41,7 +41,6 @@ SETTLED_LEAD = 1.0
 SETTLED_EMPTY = 64  # frames with nothing emerging ...
 SETTLED_NOTHING = 0.25  # ... (best weighted sum at most this) settle -1
 SETTLED_MAX = 192
-SAMPLES_KEPT = 8
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
 
 
@@ -108,14 +107,16 @@ class _State:
     rejected: list = field(default_factory=list)
     bad: bool = False  # a frame failed to decode: no early exit (the ball filter indexes decoded frames)
 
-    def merge(self, r: Result, positions: list[int]) -> None:
+    def merge(self, r: Result, positions: list[int], samples: int) -> None:
+        """Add one round's result; keep at most ``samples`` read thumbnails (a third as many rejected), as
+        the pipeline does within a round."""
         self.readings += r.readings
         for k in ("frames", "person", "torso", "legible", "read"):
             self.funnel[k] += r.funnel.get(k, 0)
         self.sizes.update({positions[p]: hw for p, hw in r.sizes.items()})
         self.bad |= len(r.sizes) < len(positions)
-        self.shown = (self.shown + r.shown)[:SAMPLES_KEPT]
-        self.rejected = (self.rejected + r.rejected)[: SAMPLES_KEPT // 3]
+        self.shown = (self.shown + r.shown)[:samples]
+        self.rejected = (self.rejected + r.rejected)[: samples // 3]
 
     def result(self) -> Result:
         n = len(self.tracklet.frames)
@@ -174,7 +175,7 @@ def _rounds(pipe: Pipeline, tracklets: list[Tracklet], mode: str | int) -> Itera
                 del states[r.tracklet]
                 yield replace(r, funnel={**r.funnel, "skipped": 0})
                 continue
-            st.merge(r, positions[r.tracklet])
+            st.merge(r, positions[r.tracklet], pipe.samples)
             if st.done(mode):
                 yield states.pop(r.tracklet).result()
         size *= 2

@@ -82,6 +82,8 @@ def _tracklet(r: Result, truth: int | None) -> str:
     funnel = " &rarr; ".join(f"{f.get(k, 0)} {k}" for k in FUNNEL)
     cands = ", ".join(f"{n}: {v:.2f}" for n, v in f.get("candidates", [])) or "none"
     note = " (ball filter)" if f.get("ball") else ""
+    if f.get("skipped"):
+        note += f"; {f['skipped']} frames not fed (the vote was settled)"
     cells = "".join(
         f'<div class="c">{_img(im)}{html.escape(t) or "&empty;"} {c:.2f}</div>' for im, t, c in r.shown
     )

@@ -26,12 +26,14 @@ def _result(tid, number, shown=1, rejected=0):
 
 def test_page_lists_misses_first_with_inline_crops():
     results = [_result("a", 7), _result("b", -1, shown=0, rejected=2), _result("c", 7)]
+    results[0].funnel["skipped"] = 40
     gt = {"a": 7, "b": 12, "c": 7}
     page = render(results, gt, score({r.tracklet: r.number for r in results}, gt), Stats(), "t")
     ids = re.findall(r'id="t-([^"]+)"', page)
     assert ids == ["b", "a", "c"]  # the miss first
     assert page.count("data:image/jpeg;base64,") == 4 and 'src="http' not in page
     assert "12 &rarr; -1" in page and "66.67%" in page
+    assert "40 frames not fed" in page
 
 
 def _run(*args, timeout=600):
