@@ -33,8 +33,7 @@ HAS_STRHUB = importlib.util.find_spec("strhub") is not None and importlib.util.f
 
 
 def _strhub_model(**over):
-    pytest.importorskip("strhub.models.parseq.system")
-    return ref.strhub_parseq(**over)
+    return ref.strhub_parseq(**over)  # installed but not importable is a failure, not a skip
 
 
 def test_matches_strhubs_recorded_outputs_on_the_first_three_positions():
