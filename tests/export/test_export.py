@@ -136,26 +136,38 @@ def test_flops_of_a_known_conv(tmp_path):
     assert steps.flops(path, (2, 3, 8, 8)) == pytest.approx(2 * 2 * 4 * 8 * 8 * 3 * 9)
 
 
-def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path):
-    """The baseline's ResNet34 (256x256) through the same export; weights are a fresh initialisation,
-    since none ship (85 MB)."""
+def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_split):
+    """The baseline's ResNet34 legibility checkpoint layout (``model_ft.*``, as its LegibilityClassifier34
+    saves it) through jnr-export --fp16, parity and jnr-run; weights are a fresh initialisation, since the
+    published file cannot be fetched here."""
     import shutil
+    import subprocess
+    import sys
 
     import torch
 
     from jnr.export.models import legibility_resnet34
 
     torch.manual_seed(0)
-    weights = tmp_path / "r34.pt"
-    torch.save(legibility_resnet34().state_dict(), weights)
+    weights = tmp_path / "legibility_resnet34_soccer.pth"
+    torch.save({f"model_ft.{k}": v for k, v in legibility_resnet34().state_dict().items()}, weights)
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
-    args = ["--fp32", "--stages", "legibility", "--legibility", f"legibility-resnet34={weights}"]
+    args = ["--fp16", "--stages", "legibility", "--legibility", f"legibility-resnet34={weights}"]
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]
     assert e.spec.name == "legibility-resnet34" and e.raw["io"]["inputs"][0]["shape"][1:] == [3, 256, 256]
     assert e.raw["parity"]["fp32"]["passed"] and e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
+    assert e.raw["parity"]["fp16"]["passed"]
+    run = subprocess.run(
+        [sys.executable, "-c", "from jnr.runtime.run_cli import main; main()", str(tiny_split)]
+        + ["--engines", str(out), "--backend", "ort-cpu", "--out", str(tmp_path / "p.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
     assert 8e9 < e.raw["flops_per_item"] < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
 
 
