@@ -58,7 +58,9 @@ def write_split(
     jobs = [(split_dir, seed, i, lo, hi, styles) for i in range(tracklets)]
     gt: dict[str, int] = {}
     if workers > 1 and tracklets > 1:
-        with get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
+        # spawn, not fork: callers (jnr-export, jnr-bench, tests) hold ONNX Runtime and torch threads, and a
+        # forked child can deadlock on a lock one of them held
+        with get_context("spawn").Pool(workers) as pool:
             results = pool.imap(_one, jobs)
             for tid, number, n in results:
                 gt[tid] = number
