@@ -40,10 +40,19 @@ def frame_key(path: Path) -> tuple:
 
 @dataclass(frozen=True)
 class Tracklet:
-    """One player's crops, in frame order. The id is the folder name, exactly as on disk."""
+    """One player's crops, in frame order. The id is the folder name, exactly as on disk. ``images``:
+    the crops already in memory (RGB uint8, one per entry of ``frames``, which then only name them), as
+    jnr-video cuts them from a clip."""
 
     id: str
     frames: tuple[Path, ...]
+    images: tuple[np.ndarray, ...] | None = None
+
+    def subset(self, positions: Iterable[int]) -> Tracklet:
+        """The tracklet of these frames only, in the order given."""
+        pos = list(positions)
+        images = tuple(self.images[i] for i in pos) if self.images is not None else None
+        return Tracklet(self.id, tuple(self.frames[i] for i in pos), images)
 
 
 @dataclass
@@ -130,8 +139,10 @@ class Frame:
     prepared: object = None  # what ``transform`` made of the image in the worker thread
 
 
-def _load(path: Path, transform: Callable[[np.ndarray], object] | None) -> tuple[np.ndarray | None, object]:
-    img = decode(path)
+def _load(
+    source: Path | np.ndarray, transform: Callable[[np.ndarray], object] | None
+) -> tuple[np.ndarray | None, object]:
+    img = source if isinstance(source, np.ndarray) else decode(source)
     return img, (transform(img) if transform is not None and img is not None else None)
 
 
@@ -152,12 +163,12 @@ def iter_frames(
     def jobs():
         for t in tracklets:
             for i, p in enumerate(t.frames):
-                yield t.id, i, p, i == len(t.frames) - 1
+                yield t.id, i, p, i == len(t.frames) - 1, p if t.images is None else t.images[i]
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: deque = deque()
-        for tid, i, p, last in jobs():
-            pending.append((tid, i, p, last, pool.submit(_load, p, transform)))
+        for tid, i, p, last, source in jobs():
+            pending.append((tid, i, p, last, pool.submit(_load, source, transform)))
             if len(pending) >= prefetch:
                 yield _frame(*pending.popleft())
         while pending:

@@ -168,7 +168,7 @@ def _rounds(pipe: Pipeline, tracklets: list[Tracklet], mode: str | int) -> Itera
             take = list(range(n)) if st.fed == 0 and n <= budget else st.order[st.fed : st.fed + budget]
             st.fed += len(take)
             positions[tid] = take
-            subsets.append(Tracklet(tid, tuple(st.tracklet.frames[i] for i in take)))
+            subsets.append(st.tracklet.subset(take))
         for r in pipe.run(subsets):
             st = states[r.tracklet]
             if positions[r.tracklet] == list(range(len(st.tracklet.frames))):

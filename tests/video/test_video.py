@@ -1,0 +1,73 @@
+"""jnr-video on a generated clip: three numbered players walk across a pitch (synth.clip)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from jnr.synth.clip import write_clip
+
+pytest.importorskip("ultralytics")
+pytest.importorskip("lap")
+
+
+def jnr_video(*args: str) -> subprocess.CompletedProcess:
+    code = "from jnr.video.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=900)
+
+
+def frame_count(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    truth = write_clip(path, players=3, frames=60, size=(640, 360), seed=1)
+    return path, truth
+
+
+def test_jnr_video_reads_the_players_numbers_and_writes_every_frame(clip, engines, tmp_path):
+    path, truth = clip
+    out, tracks, split = tmp_path / "annotated.mp4", tmp_path / "tracks.json", tmp_path / "split"
+    r = jnr_video(
+        str(path), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
+        "--json", str(tracks), "--save-tracklets", str(split), "--chunk", "20",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    numbers = json.loads(tracks.read_text())
+    found = [n for n in numbers.values() if n != -1]
+    assert len(set(found) & set(truth["numbers"])) >= 2, (numbers, truth["numbers"])
+    assert set(found) <= set(truth["numbers"]), f"a wrong number: {numbers} vs {truth['numbers']}"
+    assert frame_count(path) == 60 and frame_count(out) == 60
+    assert "frames/s" in r.stderr
+    # the crops as a SoccerNet split: one folder per track, <track>_<frame>.jpg, readable by jnr-run
+    from jnr.runtime.data import open_split
+
+    saved = open_split(split)
+    assert {t.id for t in saved.tracklets} == set(numbers)
+    assert all(len(t.frames) >= 30 for t in saved.tracklets)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "no such video"),
+        (lambda p: p.write_bytes(b"not a video at all" * 100), "cannot read"),
+    ],
+)
+def test_jnr_video_bad_input_is_one_line(tmp_path, make, message):
+    bad = tmp_path / "bad.mp4"
+    make(bad)
+    r = jnr_video(str(bad), "--engines", str(tmp_path / "none"))
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

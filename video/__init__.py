@@ -1,0 +1,1 @@
+"""jnr-video: numbers of the players in a match clip (tracker + the batched pipeline)."""
