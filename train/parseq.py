@@ -21,11 +21,11 @@ SMALL = {
     "charset_test": "0123456789",
     "max_label_length": 2,
     "img_size": [32, 128],
-    "patch_size": [4, 8],
+    "patch_size": [8, 8],
     "embed_dim": 128,
     "enc_num_heads": 4,
     "enc_mlp_ratio": 4,
-    "enc_depth": 4,
+    "enc_depth": 3,
     "dec_num_heads": 4,
     "dec_mlp_ratio": 4,
     "dec_depth": 1,
@@ -84,20 +84,45 @@ def loss_fn(model: PARSeq, images: torch.Tensor, tgt: torch.Tensor) -> torch.Ten
 
 
 def train(
-    x: np.ndarray, labels: list[str], epochs: int, seed: int, batch: int = 64, lr: float = 2e-3
+    x: np.ndarray,
+    labels: list[str],
+    epochs: int,
+    seed: int,
+    batch: int = 64,
+    lr: float = 2e-3,
+    synthetic: int = 0,
+    side: str = "train",
 ) -> tuple[PARSeq, dict]:
-    """A fresh small PARSeq trained on preprocessed crops (N, 3, 32, 128); returns it and its hparams."""
+    """A fresh small PARSeq trained on preprocessed crops (N, 3, 32, 128) and, per epoch, ``synthetic``
+    crops drawn fresh from the endless digit-crop stream (synth.digits, fonts of ``side``), mixed in
+    random order; returns the model and its hparams."""
+    from jnr.runtime import preprocess
+    from jnr.runtime.specs import get_spec
+    from jnr.synth.digits import digit_crop
+
     torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    spec = get_spec("parseq")
     hp = dict(SMALL)
     model = PARSeq(hp)
     nn.init.trunc_normal_(model.pos_queries, std=0.02)
-    tgt = encode(labels, model, hp["charset_train"])
+    charset = hp["charset_train"]
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    n_real = len(x)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        return loss_fn(model, torch.from_numpy(x[idx.numpy()]), tgt[idx])
+        images, texts = [], []
+        for i in idx.tolist():
+            if i < n_real:
+                images.append(x[i])
+                texts.append(labels[i])
+            else:
+                crop, text = digit_crop(rng, side)
+                images.append(preprocess.prepare(spec, crop)[0])
+                texts.append(text)
+        return loss_fn(model, torch.from_numpy(np.stack(images)), encode(texts, model, charset))
 
-    fit(model, len(x), epochs, batch, loss_of, opt, clip=1.0, name="parseq", pct_start=0.1)
+    fit(model, n_real + synthetic, epochs, batch, loss_of, opt, clip=1.0, name="parseq", pct_start=0.1)
     return model.eval(), hp
 
 
