@@ -45,6 +45,7 @@ VARIANTS = {
     "torch-batched": ("torch-batched", "fp32"),
     "ort-cpu": ("ort-cpu", "fp32"),
     "ort-cpu-fp16": ("ort-cpu", "fp16"),
+    "ort-cpu-int8": ("ort-cpu", "int8"),  # every stage with an INT8 artifact (jnr-export --int8)
     "ort-cuda": ("ort-cuda", "fp16"),
     "ort-trt": ("ort-trt", "fp16"),
     "trt": ("trt", "fp16"),

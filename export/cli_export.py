@@ -115,6 +115,13 @@ def export(
     fp16: Annotated[
         bool, typer.Option("--fp16/--fp32", help="Also make FP16 ONNX; engines are built from it")
     ] = False,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            help="Also make static INT8 ONNX (calibrated on synthetic crops); ONNX Runtime on CPU uses it "
+            "per stage where it passes parity and is faster here"
+        ),
+    ] = False,
     pose: Annotated[
         str | None, typer.Option(help="Pose: a .pt path or ultralytics name (yolo11s-pose.pt)")
     ] = None,
@@ -176,6 +183,7 @@ def export(
                 prev.get("stages", {}).get(stage, {}),
                 engine,
                 console.print,
+                int8,
             )
         console.print(f"{stage}: done")
     missing = [s for s in STAGES if s not in entries]
@@ -197,6 +205,7 @@ def summary(entries: dict) -> Table:
             t.add_row(stage, e["spec"]["name"], "(no model)", "-", "-", "-", "-")
         for kind, art in e["artifacts"].items():
             prec = "fp16" if "fp16" in kind or (kind == "engine" and e["precision"] == "fp16") else "fp32"
+            prec = "int8" if kind == "onnx-int8" else prec
             p = e["parity"].get(prec, {})
             t.add_row(
                 stage,

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 import jnr
 from jnr.export import steps
 from jnr.export.models import build, complete_spec, resolve_weights
@@ -43,11 +45,12 @@ def versions() -> dict:
     }
 
 
-def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int) -> str:
+def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int, int8: bool = False) -> str:
     w = resolve_weights(weights)
     wid = sha256(w) if w.is_file() else weights
     recipe = sha256(Path(steps.__file__))  # a change to the export steps rebuilds, even within a version
-    blob = json.dumps([spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe], sort_keys=True)
+    parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -97,8 +100,10 @@ def export_stage(
     prev: dict,
     engine: Callable[[Path, StageSpec, str], dict] | None,
     say: Callable[[str], None],
+    int8: bool = False,
 ) -> dict:
-    """Export one stage; returns its manifest entry."""
+    """Export one stage; returns its manifest entry. ``int8``: also a static INT8 ONNX, used on CPU where
+    it passes parity and is faster (``cpu_precision``)."""
     if spec.decode == "none":  # a model-less stage: nothing to export, nothing to check
         return {
             "key": "none",
@@ -110,7 +115,7 @@ def export_stage(
             "flops_per_item": 0.0,
         }
     spec = complete_spec(spec, weights)
-    key = stage_key(spec, weights, fp16, opset)
+    key = stage_key(spec, weights, fp16, opset, int8)
     old = _reusable(prev, key, out)
     if old is not None and (engine is None or "engine" in old["artifacts"]):
         say(
@@ -144,10 +149,16 @@ def export_stage(
         arts["onnx-fp16"] = artifact(fp16_path)
         parity["fp16"] = check(spec, module, fp16_path, images()[spec.stage], "fp16")
         run_path, precision = fp16_path, "fp16"
+    cpu: dict = {"cpu_precision": "fp32"}
+    if int8:
+        arts["onnx-int8"], parity["int8"], cpu = _int8(
+            spec, module, fp32_path, out / f"{stem}.int8.onnx", images
+        )
+        say(f"{spec.stage}: INT8 {parity['int8']['decoded_identical']:.2%} identical, {cpu['why']}")
     failed = [
         f"{p}: {v['decoded_identical']:.2%} identical < {v['target']:.1%}"
         for p, v in parity.items()
-        if not v["passed"]
+        if not v["passed"] and p != "int8"  # INT8 is optional: it is just not used
     ]
     if failed:
         raise JnrError(
@@ -165,9 +176,56 @@ def export_stage(
         "io": io,
         "artifacts": arts,
         "parity": parity,
+        **cpu,
         "flops_per_item": steps.flops(fp32_path, (1, spec.channels, *spec.input_hw)),
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+INT8_CALIBRATION = 256  # crops (or frames) that calibrate; parity runs on the others
+INT8_MIN_GAIN = 0.9  # INT8 is used on CPU only when it takes at most this share of FP32's time
+
+
+def _cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> float:
+    """Best-of-``repeat`` milliseconds for one batch on ONNX Runtime's CPU provider."""
+    from jnr.runtime.ort_runner import OrtRunner
+
+    runner = OrtRunner(path, "ort-cpu", spec.max_batch)
+    runner.infer(x)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        runner.infer(x)
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
+def _int8(spec: StageSpec, module, fp32_path: Path, dst: Path, images: Callable[[], dict]):
+    """Static INT8 (QDQ) calibrated on part of the parity crops, parity on the rest, timed against FP32 on
+    this CPU; returns (artifact, parity, {cpu_precision, cpu_ms_per_batch, why})."""
+    from jnr.runtime import preprocess
+
+    ims = images()[spec.stage]
+    n_cal = min(INT8_CALIBRATION, len(ims) // 2)
+    cal = [preprocess.batch(spec, ims[i : min(i + 32, n_cal)])[0] for i in range(0, n_cal, 32)]
+    steps.int8_from_onnx(fp32_path, dst, cal, steps.io_info(fp32_path)["inputs"][0]["name"])
+    par = check(spec, module, dst, ims[n_cal:], "int8")
+    x = preprocess.batch(spec, ims[n_cal : n_cal + 64])[0]
+    ms = {
+        "fp32": round(_cpu_ms(fp32_path, spec, x), 2),
+        "int8": round(_cpu_ms(dst, spec, x), 2),
+        "batch": len(x),
+    }
+    faster = ms["int8"] <= INT8_MIN_GAIN * ms["fp32"]
+    use = par["passed"] and faster
+    why = f"{ms['int8']:.1f} vs {ms['fp32']:.1f} ms per batch of {len(x)}: " + (
+        "used on CPU" if use else "not used (" + ("parity" if not par["passed"] else "not faster") + ")"
+    )
+    return (
+        artifact(dst),
+        par,
+        {"cpu_precision": "int8" if use else "fp32", "cpu_ms_per_batch": ms, "why": why},
+    )
 
 
 def parity_split(out: Path) -> Path:

@@ -319,3 +319,39 @@ def flops(path: Path, input_shape: tuple[int, ...]) -> float:
             w, r = shapes[n.input[1]], shapes[n.input[2]]
             total += 2 * seq[0] * seq[1] * (np.prod(w) + np.prod(r))
     return float(total)
+
+
+def int8_from_onnx(src: Path, dst: Path, calibration: list[np.ndarray], input_name: str) -> Path:
+    """Static INT8 in QDQ form with onnxruntime.quantization: weights int8 per channel, activations uint8
+    calibrated (MinMax) on ``calibration`` batches of preprocessed crops; inputs/outputs stay float32."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(calibration)
+
+        def get_next(self) -> dict | None:
+            x = next(self.batches, None)
+            return None if x is None else {input_name: x}
+
+    opset = next(
+        o.version
+        for o in onnx.load(str(src), load_external_data=False).opset_import
+        if o.domain in ("", "ai.onnx")
+    )
+    with tempfile.TemporaryDirectory() as d:
+        pre = Path(d) / "pre.onnx"
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        tmp = _atomic(dst)
+        quantize_static(
+            str(pre),
+            str(tmp),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=opset >= 13,  # DequantizeLinear's axis needs opset 13 (PP-OCRv4's ONNX is older)
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
+    os.replace(tmp, dst)
+    return dst

@@ -83,6 +83,10 @@ def load_stages(
             out[s] = Stage(e.spec, None)
             continue
         kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
+        # INT8 on CPU: where jnr-export --int8 found it passes parity and is faster (auto), or when asked
+        int8 = precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8")
+        if backend == "ort-cpu" and int8 and "onnx-int8" in e.artifacts:
+            kind = "onnx-int8"
         out[s] = Stage(
             e.spec,
             OrtRunner(

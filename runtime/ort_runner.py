@@ -45,6 +45,7 @@ class OrtRunner:
     ) -> None:
         import onnxruntime as ort
 
+        self.path = Path(path)
         if backend not in PROVIDERS:
             raise JnrError(f"unknown ONNX Runtime backend {backend!r}; known: {', '.join(PROVIDERS)}")
         so = ort.SessionOptions()

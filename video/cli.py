@@ -162,7 +162,10 @@ def video(
     min_height: Annotated[int, typer.Option(min=1, help="Skip person crops shorter than this (px)")] = 40,
     conf: Annotated[float, typer.Option(help="Detection confidence threshold")] = 0.25,
     batch: Annotated[int, typer.Option(min=1, help="Crops per model call")] = 64,
-    precision: Annotated[str, typer.Option(help="auto|fp32|fp16 (ONNX Runtime)")] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option(help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it)"),
+    ] = "auto",
     threads: Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")] = None,
     rule: Annotated[str | None, typer.Option(help="Torso rule (default: the engines' preset)")] = None,
 ) -> None:

@@ -195,3 +195,29 @@ def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_pat
         assert len(results) == 6 and pipe.stats.torso_crops > 0
         assert pipe.stats.legible == pipe.stats.torso_crops  # every crop reaches the recognizer
         assert pipe.stats.seconds["legibility"] < 0.01
+
+
+def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engines, tmp_path):
+    """jnr-export --int8: a static QDQ INT8 ONNX with its parity and CPU timing in the manifest; ort-cpu with
+    precision auto runs it exactly when the export chose it; --precision int8 forces it."""
+    import shutil
+
+    from jnr.runtime.backends import load_stages
+
+    out = tmp_path / "engines"
+    shutil.copytree(engines, out)
+    r = CliRunner().invoke(app, ["--fp16", "--int8", "--stages", "legibility", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    e = load_manifest(out).stages["legibility"]
+    q = onnx.load(str(e.file(out, "onnx-int8")))
+    assert sum(n.op_type == "QuantizeLinear" for n in q.graph.node) > 0
+    par, ms = e.raw["parity"]["int8"], e.raw["cpu_ms_per_batch"]
+    assert par["target"] == 0.99 and par["samples"] > 0
+    assert ms["fp32"] > 0 and ms["int8"] > 0
+    chose = par["passed"] and ms["int8"] <= 0.9 * ms["fp32"]
+    assert e.raw["cpu_precision"] == ("int8" if chose else "fp32")
+    auto = load_stages("ort-cpu", out)["legibility"].runner
+    forced = load_stages("ort-cpu", out, precision="int8")["legibility"].runner
+    assert ("int8" in auto.path.name) == chose
+    assert "int8" in forced.path.name
+    assert "int8" not in load_stages("ort-cpu", out)["pose"].runner.path.name  # other stages untouched
