@@ -77,7 +77,10 @@ def run(
     batch: Annotated[int, typer.Option(min=1, help="Crops per model call")] = 64,
     out: Annotated[Path, typer.Option(help="Predictions JSON (challenge format)")] = Path("predictions.json"),
     workers: Annotated[int, typer.Option(min=1, help="Decode threads")] = 4,
-    precision: Annotated[str, typer.Option(help="auto|fp32|fp16 (ONNX Runtime)")] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option(help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it)"),
+    ] = "auto",
     rule: Annotated[
         str | None,
         typer.Option(help="Torso crop rule: baseline|seed (default: the engines' preset, else baseline)"),
@@ -97,6 +100,12 @@ def run(
             "first N frames, coarse to fine"
         ),
     ] = "settled",
+    ray: Annotated[
+        str | None,
+        typer.Option(help="Run on Ray actors: 'local' starts Ray here; an address joins a cluster"),
+    ] = None,
+    ray_actors: Annotated[int, typer.Option(min=1, help="Pipeline actors (one per GPU or CPU slot)")] = 2,
+    ray_gpus: Annotated[float, typer.Option(min=0, help="GPUs per actor (0: CPU actors)")] = 0,
 ) -> None:
     """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
     has <split>_gt.json; print per-stage sec/tracklet."""
@@ -113,8 +122,15 @@ def run(
     if backend == "auto":
         backend, why = pick_auto(engines)
         console.print(f"backend: [bold]{backend}[/bold] ({why})")
-    stages = load_stages(backend, engines, precision, threads, pose)
-    limit = min(st.runner.max_batch for st in stages.values() if st.runner is not None)
+    if ray is None:
+        stages = load_stages(backend, engines, precision, threads, pose)
+        limit = min(st.runner.max_batch for st in stages.values() if st.runner is not None)
+    else:
+        if backend.startswith("torch"):
+            raise JnrError("--ray runs the exported engines: pick an ONNX Runtime or TensorRT backend")
+        from jnr.runtime.manifest import load_manifest
+
+        limit = min(e.spec.max_batch for e in load_manifest(engines).stages.values())
     if backend != "torch" and batch > limit:
         console.print(
             f"[yellow]warning:[/yellow] --batch {batch} exceeds the engine profile maximum {limit}: "
@@ -134,10 +150,34 @@ def run(
     todo = [t for t in split.tracklets if t.id not in preds]
     if preds:
         console.print(f"resume: {len(preds)} tracklets already in {out}, {len(todo)} to go")
-    pipe = Pipeline.for_backend(
-        stages, backend, RULES[rule], batch, workers, samples=REPORT_SAMPLES if report else 0
-    )
+    samples = REPORT_SAMPLES if report else 0
+    if ray is None:
+        pipe = Pipeline.for_backend(stages, backend, RULES[rule], batch, workers, samples=samples)
+        st = pipe.stats
+        results = early.run(pipe, todo, mode)
+    else:
+        from jnr.runtime import distributed
+        from jnr.runtime.ort_runner import physical_cores
+
+        cfg = distributed.RayConfig(
+            ray, ray_actors, ray_gpus, backend, precision,
+            threads or (max(1, physical_cores() // ray_actors) if ray == "local" else None),
+            rule, batch, workers, samples, mode,
+        )  # fmt: skip
+        st = Stats()
+
+        def from_actors():
+            for r, part in distributed.run_ray(todo, engines, cfg, lambda m: warnings.warn(m, stacklevel=1)):
+                if part is not None:
+                    distributed.add_stats(st, part)
+                yield r
+
+        results = from_actors()
+        console.print(
+            f"ray: {ray}, {ray_actors} actors ({ray_gpus} GPU each), threads per actor {cfg.threads}"
+        )
     last = time.monotonic()
+    started = time.perf_counter()
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
@@ -150,8 +190,9 @@ def run(
             ) as bar,
         ):
             warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", category=DeprecationWarning)  # libraries' (Ray's) only
             task = bar.add_task("tracklets", total=len(todo))
-            for r in early.run(pipe, todo, mode):
+            for r in results:
                 preds[r.tracklet] = r.number
                 funnels[r.tracklet] = r.funnel
                 if report:
@@ -167,7 +208,8 @@ def run(
     _save(out, preds, funnel_path, funnels)
     for w in caught:
         console.print(f"[yellow]warning:[/yellow] {w.message}", soft_wrap=True)
-    st = pipe.stats
+    if ray is not None:
+        st.wall = time.perf_counter() - started  # the driver's wall; stage seconds are summed over actors
     total = sum(len(t.frames) for t in todo)
     console.print(
         f"wrote {len(preds)} predictions to {out}; frames fed {st.frames + len(st.bad_frames)} of {total} "
