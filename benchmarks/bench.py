@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jnr.runtime import early
-from jnr.runtime.backends import load_stages
+from jnr.runtime.backends import TORCH_BACKENDS, load_stages
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import open_split
 from jnr.runtime.errors import JnrError
@@ -43,6 +43,8 @@ VARIANTS = {
     HEADLINE: ("auto", "auto"),
     "torch": ("torch", "fp32"),
     "torch-batched": ("torch-batched", "fp32"),
+    "torch-cuda-fp16": ("torch-batched", "fp16"),  # GPU only: batched FP16 eager
+    "torch-cudagraph": ("torch-cudagraph", "fp16"),  # GPU only: batched FP16, one CUDA graph per batch size
     "ort-cpu": ("ort-cpu", "fp32"),
     "ort-cpu-fp16": ("ort-cpu", "fp16"),
     "ort-cpu-int8": ("ort-cpu", "int8"),  # every stage with an INT8 artifact (jnr-export --int8)
@@ -82,6 +84,10 @@ def available_variants(engines: Path) -> list[str]:
     from jnr.runtime.ort_runner import available
 
     names = ["torch", "torch-batched"] if importlib.util.find_spec("torch") else []
+    if names:
+        import torch
+
+        names += ["torch-cuda-fp16", "torch-cudagraph"] if torch.cuda.is_available() else []
     if (engines / "manifest.json").exists():
         names += ["ort-cpu", "ort-cpu-fp16"]
         names += [b for b in ("ort-cuda", "ort-trt") if available(b)]
@@ -189,6 +195,9 @@ def run_variant(
 
         if torch.cuda.is_available():
             out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        eager = {k: st.runner.graph_error for k, st in stages.items() if getattr(st.runner, "graph_error", 0)}
+        if eager:  # stages CUDA graphs could not capture ran eagerly
+            out["cuda_graph_errors"] = eager
     return out
 
 
@@ -311,13 +320,25 @@ def bench(
     unknown = [b for b in wanted if b not in VARIANTS]
     if unknown:
         raise JnrError(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    if not (engines / "manifest.json").is_file():  # torch rows alone (they build the default models)
+        console.print(f"no {engines / 'manifest.json'}: rows that run exported engines are skipped")
+        wanted = [b for b in wanted if b != HEADLINE and VARIANTS[b][0] in TORCH_BACKENDS]
     peak = matmul_peak()
     console.print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; backends: {', '.join(wanted)}")
     results: dict[str, dict] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / f"{name}.partial.json"  # every finished row, in case a later one never ends
     for b in wanted:
-        with console.status(f"[bold]{b}[/bold] x{repeat}"):
-            results[b] = run_variant(b, split, engines, batch, repeat, rule, threads, mode)
+        try:
+            with console.status(f"[bold]{b}[/bold] x{repeat}"):
+                results[b] = run_variant(b, split, engines, batch, repeat, rule, threads, mode)
+        except (JnrError, RuntimeError, ImportError, OSError) as e:  # one backend that cannot run here
+            console.print(f"[yellow]warning:[/yellow] {b} skipped: {str(e).splitlines()[0]}", soft_wrap=True)
+            continue
         console.print(f"{b}: {results[b]['sec_per_tracklet']['total']:.3f} s/tracklet")
+        atomic_write_json(partial, {"machine": machine(), "backends": results})
+    if not results:
+        raise JnrError("no backend ran")
     ref = results.get("torch", {}).get("predictions")
     for r in results.values():
         r["accuracy"] = (
@@ -331,7 +352,6 @@ def bench(
     for r in results.values():
         r["over_floor"] = {k: r["sec_per_tracklet"][k] / v for k, v in floor.items() if v > 0}
     stdout_console().print(table(results, floor))
-    out.mkdir(parents=True, exist_ok=True)
     doc = {
         "command": "jnr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "date": dt.datetime.now(dt.UTC).isoformat(),
@@ -341,7 +361,9 @@ def bench(
         "tracklets": n,
         "matmul_peak_flops": peak,
         "floor_sec_per_tracklet": floor,
-        "headline": {
+        "headline": None
+        if HEADLINE not in results
+        else {
             k: results[HEADLINE].get(k)
             for k in (
                 "backend",
@@ -363,8 +385,13 @@ def bench(
         + (f", {doc['machine']['gpu']}" if doc["machine"]["gpu"] else "")
         + f": {n} tracklets",
     )
+    partial.unlink(missing_ok=True)
     console.print(f"wrote {out / name}.json and .png")
 
 
 def main() -> None:
     guarded(app)
+
+
+if __name__ == "__main__":
+    main()

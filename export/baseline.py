@@ -1,4 +1,5 @@
-"""The PyTorch stages for ``--backend torch`` (per image, PIL, FP32 eager) and ``torch-batched``."""
+"""The PyTorch stages for ``--backend torch`` (per image, PIL, FP32 eager), ``torch-batched`` (FP32, or FP16
+on a GPU with ``--precision fp16``) and ``torch-cudagraph`` (batched, FP16 unless told fp32, CUDA graphs)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from jnr.runtime.specs import StageSpec
 
 
 def torch_stages(
-    chosen: dict[str, tuple[StageSpec, str]], backend: str = "torch", threads: int | None = None
+    chosen: dict[str, tuple[StageSpec, str]],
+    backend: str = "torch",
+    threads: int | None = None,
+    precision: str = "auto",
 ) -> dict[str, Stage]:
     """One Stage per pipeline stage from (spec, weight source) pairs."""
+    graphs = backend == "torch-cudagraph"
+    fp16 = precision == "fp16" or (precision == "auto" and graphs)
     if threads:
         torch.set_num_threads(threads)
     out = {}
@@ -23,5 +29,7 @@ def torch_stages(
             continue
         spec = complete_spec(spec, weights)
         max_batch = 1 if backend == "torch" else spec.max_batch
-        out[stage] = Stage(spec, TorchRunner(build(spec, weights), backend, max_batch))
+        out[stage] = Stage(
+            spec, TorchRunner(build(spec, weights), backend, max_batch, fp16=fp16, graphs=graphs)
+        )
     return out

@@ -10,7 +10,8 @@ from jnr.runtime.manifest import MANIFEST, load_manifest
 from jnr.runtime.pipeline import Stage
 from jnr.runtime.specs import DEFAULTS, get_spec
 
-BACKENDS = ("auto", "trt", "ort-trt", "ort-cuda", "ort-cpu", "torch", "torch-batched")
+BACKENDS = ("auto", "trt", "ort-trt", "ort-cuda", "ort-cpu", "torch", "torch-batched", "torch-cudagraph")
+TORCH_BACKENDS = ("torch", "torch-batched", "torch-cudagraph")
 
 
 def pick_auto(engines: Path) -> tuple[str, str]:
@@ -44,9 +45,12 @@ def load_stages(
     precision: str = "auto",
     threads: int | None = None,
     pose_weights: str | None = None,
+    profile_dir: Path | None = None,
 ) -> dict[str, Stage]:
-    """Runners for the three stages on ``backend``; precision: auto (fp16 on GPU, fp32 on CPU), fp32, fp16."""
-    if backend in ("torch", "torch-batched"):
+    """Runners for the three stages on ``backend``; precision: auto (ONNX: fp16 on GPU, fp32 or the export's
+    INT8 choice on CPU; torch: fp32, torch-cudagraph fp16), fp32, fp16, int8 (ONNX Runtime on CPU).
+    ``profile_dir``: ONNX Runtime writes its per-operator profile there (jnr.benchmarks.profile)."""
+    if backend in TORCH_BACKENDS:
         if not importlib.util.find_spec("torch"):
             raise JnrError(f"--backend {backend} needs PyTorch: pip install 'jnr[export]'")
         from jnr.export.baseline import torch_stages
@@ -59,7 +63,7 @@ def load_stages(
             chosen = {s: (get_spec(n), get_spec(n).weights) for s, n in DEFAULTS.items()}
         if pose_weights:
             chosen["pose"] = (chosen["pose"][0], pose_weights)
-        return torch_stages(chosen, backend, threads)
+        return torch_stages(chosen, backend, threads, precision)
     m = load_manifest(engines)
     if backend == "trt":
         from jnr.runtime.trt_runner import TrtRunner, check_machine
@@ -96,6 +100,7 @@ def load_stages(
                 threads,
                 cache_dir=engines / "ort-trt-cache",
                 fp16=kind == "onnx-fp16",
+                profile=None if profile_dir is None else profile_dir / s,
             ),
         )
     return out

@@ -42,6 +42,7 @@ class OrtRunner:
         threads: int | None = None,
         cache_dir: Path | None = None,
         fp16: bool = False,
+        profile: Path | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -63,6 +64,9 @@ class OrtRunner:
             # spinning idle threads steal cores from the decode workers (12 tracklets: 11.5-12.2 s -> 10.4 s)
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
+        if profile is not None:  # per-operator times, written by session.end_profiling()
+            so.enable_profiling = True
+            so.profile_file_prefix = str(profile)
         providers: list = list(PROVIDERS[backend])
         if backend == "ort-trt" and cache_dir is not None:
             providers[0] = (
