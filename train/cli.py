@@ -67,6 +67,21 @@ def _command() -> str:
     return "jnr-train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
+def _readable(train_split: Path, spec, rule: str, stride: int, seed: int, labels: str, pose, held_out: float):
+    """Readable torso crops of a split with their labels and a held-out mask by style (font family where the
+    split records it, else tracklet); returns (x, labels array, held-out mask, keys, groups, label source)."""
+    import numpy as np
+
+    from jnr.train import str_ as ts
+    from jnr.train.legibility import held_out_mask, style_keys
+
+    if labels == "auto":
+        labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
+    x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
+    keys = style_keys(train_split, groups)
+    return x, np.asarray(lab_list), held_out_mask(keys, held_out, seed), keys, groups, labels
+
+
 @app.command()
 def legibility(
     train_split: TrainSplit,
@@ -149,16 +164,12 @@ def str_(
 
     from jnr.export.models import build
     from jnr.train import str_ as ts
-    from jnr.train.legibility import held_out_mask, style_keys
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
-    if labels == "auto":
-        labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
-    x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
-    keys = style_keys(train_split, groups)
-    te = held_out_mask(keys, held_out, seed)
-    lab = np.asarray(lab_list)
+    x, lab, te, keys, groups, labels = _readable(
+        train_split, spec, rule, stride, seed, labels, pose, held_out
+    )
     before = ts.exact(net, spec, x[te], list(lab[te]))
     console.print(
         f"{(~te).sum()} train crops, {te.sum()} held out; held-out exact match before: {before:.4f}"
@@ -220,7 +231,6 @@ def parseq(
     from jnr.synth.digits import digit_crops
     from jnr.train import parseq as tq
     from jnr.train import str_ as ts
-    from jnr.train.legibility import held_out_mask, style_keys
 
     if train_split is None and synthetic == 0:
         raise JnrError("nothing to train on: give a split, --synthetic N, or both")
@@ -229,12 +239,9 @@ def parseq(
     x, lab = np.zeros((0, 3, *spec.input_hw), np.float32), np.asarray([], dtype=str)
     te_x, te_lab = x, lab
     if train_split is not None:
-        if labels == "auto":
-            labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
-        x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
-        keys = style_keys(train_split, groups)
-        te = held_out_mask(keys, held_out, seed)
-        lab = np.asarray(lab_list)
+        x, lab, te, keys, groups, labels = _readable(
+            train_split, spec, rule, stride, seed, labels, pose, held_out
+        )
         te_x, te_lab, x, lab = x[te], lab[te], x[~te], lab[~te]
         console.print(f"{len(x)} train crops, {len(te_x)} held out ({_split_text(keys)})")
         facts["data"] = f"{train_split} ({len(np.unique(groups))} tracklets, readable frames only)"

@@ -24,6 +24,15 @@ def jnr_run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def ray_run(split, engines, out, crash: str) -> subprocess.CompletedProcess:
+    """jnr-run --ray local with two actors and the fault injection ``crash`` (runtime/distributed.py)."""
+    return jnr_run(
+        str(split), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
+        "--ray", "local", "--ray-actors", "2",
+        env={"JNR_RAY_CRASH": crash},
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def single(tiny_split, engines, tmp_path_factory):
     out = tmp_path_factory.mktemp("single") / "p.json"
@@ -36,11 +45,7 @@ def test_ray_two_actors_one_killed_mid_run_gives_the_single_process_answers(
     tiny_split, engines, single, tmp_path
 ):
     out, marker = tmp_path / "p.json", tmp_path / "crashed"
-    r = jnr_run(
-        str(tiny_split), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
-        "--ray", "local", "--ray-actors", "2",
-        env={"JNR_RAY_CRASH": f"once:{marker}"},
-    )  # fmt: skip
+    r = ray_run(tiny_split, engines, out, f"once:{marker}")
     assert r.returncode == 0, r.stderr[-3000:]
     assert marker.exists(), "the fault injection never ran: no actor was killed"
     assert json.loads(out.read_text()) == single
@@ -52,11 +57,7 @@ def test_ray_two_actors_one_killed_mid_run_gives_the_single_process_answers(
 def test_ray_tracklet_that_kills_every_actor_is_minus_one(tiny_split, engines, single, tmp_path):
     victim = next((k for k, v in sorted(single.items()) if v != -1), sorted(single)[0])
     out = tmp_path / "p.json"
-    r = jnr_run(
-        str(tiny_split), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
-        "--ray", "local", "--ray-actors", "2",
-        env={"JNR_RAY_CRASH": f"tracklet:{victim}"},
-    )  # fmt: skip
+    r = ray_run(tiny_split, engines, out, f"tracklet:{victim}")
     assert r.returncode == 0, r.stderr[-3000:]
     preds = json.loads(out.read_text())
     assert preds[victim] == -1
