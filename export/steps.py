@@ -321,9 +321,18 @@ def flops(path: Path, input_shape: tuple[int, ...]) -> float:
     return float(total)
 
 
-def int8_from_onnx(src: Path, dst: Path, calibration: list[np.ndarray], input_name: str) -> Path:
+def int8_from_onnx(
+    src: Path,
+    dst: Path,
+    calibration: list[np.ndarray],
+    input_name: str,
+    op_types: list[str] | None = None,
+    keep_final: bool = False,
+) -> Path:
     """Static INT8 in QDQ form with onnxruntime.quantization: weights int8 per channel, activations uint8
-    calibrated (MinMax) on ``calibration`` batches of preprocessed crops; inputs/outputs stay float32."""
+    calibrated (MinMax) on ``calibration`` batches of preprocessed crops; inputs/outputs stay float32.
+    ``op_types``: only these operators are quantized (None: every one ONNX Runtime can); ``keep_final``:
+    the final layers (of ``op_types``, with none of them downstream: the output convolutions) stay float."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -343,6 +352,9 @@ def int8_from_onnx(src: Path, dst: Path, calibration: list[np.ndarray], input_na
     with tempfile.TemporaryDirectory() as d:
         pre = Path(d) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        exclude = (
+            _final_layers(onnx.load(str(pre), load_external_data=False).graph, op_types) if keep_final else []
+        )
         tmp = _atomic(dst)
         quantize_static(
             str(pre),
@@ -352,6 +364,31 @@ def int8_from_onnx(src: Path, dst: Path, calibration: list[np.ndarray], input_na
             per_channel=opset >= 13,  # DequantizeLinear's axis needs opset 13 (PP-OCRv4's ONNX is older)
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            op_types_to_quantize=op_types,
+            nodes_to_exclude=exclude,
         )
     os.replace(tmp, dst)
     return dst
+
+
+def _final_layers(graph: onnx.GraphProto, op_types: list[str] | None) -> list[str]:
+    """Names of the nodes of ``op_types`` (default Conv, MatMul, Gemm) from which no other such node is
+    reachable downstream."""
+    kinds = set(op_types or ("Conv", "MatMul", "Gemm"))
+    users: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+
+    def feeds_another(node) -> bool:
+        seen, todo = set(), list(node.output)
+        while todo:
+            for u in users.get(todo.pop(), []):
+                if u.op_type in kinds:
+                    return True
+                if id(u) not in seen:
+                    seen.add(id(u))
+                    todo.extend(u.output)
+        return False
+
+    return [n.name for n in graph.node if n.op_type in kinds and not feeds_another(n)]

@@ -27,3 +27,43 @@ def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_pa
     assert head["speed_up_vs_torch"] is None  # no torch row asked for
     assert "default (ort-cpu, settled)" in r.output
     assert (tmp_path / "b.png").stat().st_size > 0
+
+
+def test_bench_skips_a_backend_that_cannot_run_and_keeps_the_others(tiny_split, engines, tmp_path):
+    """No GPU here: the CUDA-graph row is skipped with a warning, the rest is measured and written."""
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("a GPU is visible: torch-cudagraph would run")
+    r = CliRunner().invoke(
+        app,
+        [str(tiny_split), "--engines", str(engines), "--backends", "torch-cudagraph,ort-cpu", "--repeat", "1",
+         "--out", str(tmp_path), "--name", "b"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "torch-cudagraph skipped" in r.output and "needs a CUDA GPU" in r.output
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert list(doc["backends"]) == [HEADLINE, "ort-cpu"]
+    assert not (tmp_path / "b.partial.json").exists()  # the rows so far; gone once the run is complete
+
+
+def test_profile_splits_each_stage_into_inference_and_python_and_names_its_operators(
+    tiny_split, engines, tmp_path
+):
+    from jnr.benchmarks.profile import app as profile_app
+
+    out = tmp_path / "profile.json"
+    r = CliRunner().invoke(profile_app, [str(tiny_split), "--engines", str(engines), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["frames_fed"] > 0 and doc["tracklets"] == 6
+    pose = doc["stages"]["pose"]
+    assert pose["items"] == doc["frames_fed"] and pose["calls"] >= 1
+    assert 0 < pose["inference_s_per_tracklet"] <= pose["stage_s_per_tracklet"]
+    assert "Conv" in pose["operators"] or "FusedConv" in pose["operators"]
+    assert 0.5 < sum(pose["operators"].values()) <= 1.0 + 1e-6  # shares of the stage's kernel time
+    pre = pose["preprocess_per_frame"]
+    assert 0 < pre["normalise_ms"] < pre["prepare_ms"]
+    assert "where the time goes" in r.output
