@@ -281,6 +281,7 @@ def chart(results: dict, png: Path, title: str) -> None:
         )
     if HEADLINE in names:
         ax.get_xticklabels()[names.index(HEADLINE)].set_fontweight("bold")
+    ax.set_ylim(0, 1.22 * max(results[n]["sec_per_tracklet"]["total"] for n in names))  # room for the labels
     ax.set_ylabel("seconds per tracklet")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
