@@ -43,10 +43,9 @@ def variants(
     import onnx
     from onnx import version_converter
 
-    from jnr.export import exporter, steps
+    from jnr.export import exporter
     from jnr.export.models import build, complete_spec
-    from jnr.export.parity import check, parity_images
-    from jnr.runtime import preprocess
+    from jnr.export.parity import parity_images
 
     m = load_manifest(engines)
     images = parity_images(exporter.parity_split(engines))
@@ -57,10 +56,8 @@ def variants(
             weights = e.raw.get("weights") or e.spec.weights
             spec = complete_spec(e.spec, weights)
             module = build(spec, weights)
-            ims = images[stage]
-            n_cal = min(exporter.INT8_CALIBRATION, len(ims) // 2)
-            cal = [preprocess.batch(spec, ims[i : min(i + 32, n_cal)])[0] for i in range(0, n_cal, 32)]
-            x = preprocess.batch(spec, ims[n_cal : n_cal + 64])[0]
+            inputs = exporter.int8_inputs(spec, images[stage])
+            x = inputs[2]
             src = e.file(engines, "onnx-fp32")
             model = onnx.load(str(src))
             opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -73,15 +70,14 @@ def variants(
                     continue
                 base = up if to13 else src
                 dst = Path(tmp, f"{stage}-{len(rows)}.onnx")
-                steps.int8_from_onnx(base, dst, cal, steps.io_info(base)["inputs"][0]["name"], **kw)
-                par = check(spec, module, dst, ims[n_cal:], "int8")
+                par, int8_ms = exporter.int8_trial(spec, module, base, dst, inputs, **kw)
                 rows.append(
                     {
                         "stage": stage,
                         "variant": name,
                         "decoded_identical": round(par["decoded_identical"], 4),
                         "passed": par["passed"],
-                        "int8_ms": round(exporter._cpu_ms(dst, spec, x), 1),
+                        "int8_ms": round(int8_ms, 1),
                         "fp32_ms": round(fp32_ms, 1),
                         "batch": len(x),
                         "compared": par["samples"],

@@ -67,32 +67,21 @@ def operator_seconds(profile_file: str) -> dict[str, float]:
 def normalise_share(spec, images: list[np.ndarray], repeat: int = 3) -> dict[str, float]:
     """Milliseconds per item of the whole preprocessing and of its float part alone (uint8 -> float32,
     mean/std, HWC -> CHW), best of ``repeat``."""
-    resized = [preprocess._paste(spec, *_resized(spec, im)) for im in images]
+    placed = [preprocess.place(spec, im)[0] for im in images]
 
-    def best(fn) -> float:
+    def best(fn, items: list[np.ndarray]) -> float:
         times = []
         for _ in range(repeat):
             t = time.perf_counter()
-            for im in images if fn is prep else resized:
-                fn(im)
+            for im in items:
+                fn(spec, im)
             times.append(time.perf_counter() - t)
-        return min(times) * 1000 / len(images)
+        return min(times) * 1000 / len(items)
 
-    def prep(im):
-        return preprocess.prepare(spec, im)
-
-    def norm(im):
-        return preprocess._normalise(spec, im)
-
-    return {"prepare_ms": round(best(prep), 4), "normalise_ms": round(best(norm), 4)}
-
-
-def _resized(spec, image: np.ndarray):
-    import cv2
-
-    image = preprocess._to_color(spec, preprocess._inset(spec, image))
-    nh, nw, p = preprocess._layout(spec, *image.shape[:2])
-    return cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA), p
+    return {
+        "prepare_ms": round(best(preprocess.prepare, images), 4),
+        "normalise_ms": round(best(preprocess._normalise, placed), 4),
+    }
 
 
 @app.command()

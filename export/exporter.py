@@ -200,22 +200,31 @@ def _cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> floa
     return best * 1000
 
 
+def int8_inputs(spec: StageSpec, ims: list) -> tuple[list[np.ndarray], list, np.ndarray]:
+    """Parity crops split for an INT8 trial: calibration batches (the first INT8_CALIBRATION, at most half),
+    the crops parity compares on (the rest), and one batch of up to 64 of those to time."""
+    from jnr.runtime import preprocess
+
+    n_cal = min(INT8_CALIBRATION, len(ims) // 2)
+    cal = [preprocess.batch(spec, ims[i : min(i + 32, n_cal)])[0] for i in range(0, n_cal, 32)]
+    return cal, ims[n_cal:], preprocess.batch(spec, ims[n_cal : n_cal + 64])[0]
+
+
+def int8_trial(spec: StageSpec, module, src: Path, dst: Path, inputs: tuple, **quant) -> tuple[dict, float]:
+    """Quantize ``src`` to ``dst`` (``quant``: int8_from_onnx's options) on ``inputs`` (int8_inputs);
+    returns its parity and its CPU milliseconds for the timing batch."""
+    cal, rest, x = inputs
+    steps.int8_from_onnx(src, dst, cal, steps.io_info(src)["inputs"][0]["name"], **quant)
+    return check(spec, module, dst, rest, "int8"), _cpu_ms(dst, spec, x)
+
+
 def _int8(spec: StageSpec, module, fp32_path: Path, dst: Path, images: Callable[[], dict]):
     """Static INT8 (QDQ) calibrated on part of the parity crops, parity on the rest, timed against FP32 on
     this CPU; returns (artifact, parity, {cpu_precision, cpu_ms_per_batch, why})."""
-    from jnr.runtime import preprocess
-
-    ims = images()[spec.stage]
-    n_cal = min(INT8_CALIBRATION, len(ims) // 2)
-    cal = [preprocess.batch(spec, ims[i : min(i + 32, n_cal)])[0] for i in range(0, n_cal, 32)]
-    steps.int8_from_onnx(fp32_path, dst, cal, steps.io_info(fp32_path)["inputs"][0]["name"])
-    par = check(spec, module, dst, ims[n_cal:], "int8")
-    x = preprocess.batch(spec, ims[n_cal : n_cal + 64])[0]
-    ms = {
-        "fp32": round(_cpu_ms(fp32_path, spec, x), 2),
-        "int8": round(_cpu_ms(dst, spec, x), 2),
-        "batch": len(x),
-    }
+    inputs = int8_inputs(spec, images()[spec.stage])
+    par, int8_ms = int8_trial(spec, module, fp32_path, dst, inputs)
+    x = inputs[2]
+    ms = {"fp32": round(_cpu_ms(fp32_path, spec, x), 2), "int8": round(int8_ms, 2), "batch": len(x)}
     faster = ms["int8"] <= INT8_MIN_GAIN * ms["fp32"]
     use = par["passed"] and faster
     why = f"{ms['int8']:.1f} vs {ms['fp32']:.1f} ms per batch of {len(x)}: " + (

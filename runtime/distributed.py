@@ -199,15 +199,3 @@ def run_ray(
     for tid in todo:
         warn(f"tracklet {tid} failed on every try (its actor died each time): written as -1")
         yield Result(tid, ILLEGIBLE, [], {"error": "actor died on every try"}), None
-
-
-def add_stats(total: Stats, part: Stats) -> None:
-    """Sum a batch's Stats into ``total`` (stage seconds add up over actors; wall is the driver's)."""
-    for k, v in part.seconds.items():
-        total.seconds[k] = total.seconds.get(k, 0.0) + v
-    total.frames += part.frames
-    total.bad_frames += part.bad_frames
-    total.tracklets += part.tracklets
-    total.empty_tracklets += part.empty_tracklets
-    total.torso_crops += part.torso_crops
-    total.legible += part.legible

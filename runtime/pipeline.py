@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import Protocol
 
@@ -53,6 +53,21 @@ class Stats:
     torso_crops: int = 0
     legible: int = 0
     wall: float = 0.0
+
+    def add(self, part: Stats) -> None:
+        """Add another run's figures (a Ray actor's batch): seconds per stage and counts add up, lists join;
+        ``wall`` stays this run's own."""
+        for f in fields(self):
+            if f.name == "wall":
+                continue
+            mine, theirs = getattr(self, f.name), getattr(part, f.name)
+            if isinstance(mine, dict):
+                for k, v in theirs.items():
+                    mine[k] = mine.get(k, 0.0) + v
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
 
 
 @dataclass

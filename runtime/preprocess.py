@@ -89,6 +89,13 @@ def _to_color(spec: StageSpec, image: np.ndarray) -> np.ndarray:
 
 def prepare(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
     """One RGB uint8 image -> (CxHxW float32, placement), with OpenCV."""
+    placed, p = place(spec, image)
+    return _normalise(spec, placed), p
+
+
+def place(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
+    """One RGB uint8 image -> (the model input as HxWxC uint8, placement): inset, colour, resize, paste;
+    :func:`prepare` without the float normalisation."""
     image = _inset(spec, image)
     h, w = image.shape[:2]
     nh, nw, p = _layout(spec, h, w)
@@ -98,7 +105,7 @@ def prepare(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:
     else:
         interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
     resized = cv2.resize(src, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else src
-    return _normalise(spec, _paste(spec, resized, p)), p
+    return _paste(spec, resized, p), p
 
 
 def prepare_pil(spec: StageSpec, image: np.ndarray) -> tuple[np.ndarray, Placement]:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jnr.runtime import early
-from jnr.runtime.backends import BACKENDS, load_stages, pick_auto
+from jnr.runtime.backends import BACKENDS, TORCH_BACKENDS, load_stages, pick_auto
 from jnr.runtime.cli import guarded, score_table, stdout_console
 from jnr.runtime.data import load_labels, open_split
 from jnr.runtime.errors import JnrError
@@ -126,7 +126,7 @@ def run(
         stages = load_stages(backend, engines, precision, threads, pose)
         limit = min(st.runner.max_batch for st in stages.values() if st.runner is not None)
     else:
-        if backend.startswith("torch"):
+        if backend in TORCH_BACKENDS:
             raise JnrError("--ray runs the exported engines: pick an ONNX Runtime or TensorRT backend")
         from jnr.runtime.manifest import load_manifest
 
@@ -169,7 +169,7 @@ def run(
         def from_actors():
             for r, part in distributed.run_ray(todo, engines, cfg, lambda m: warnings.warn(m, stacklevel=1)):
                 if part is not None:
-                    distributed.add_stats(st, part)
+                    st.add(part)
                 yield r
 
         results = from_actors()
