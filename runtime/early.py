@@ -8,9 +8,13 @@ so batches stay full while tracklets stop at different times. After each round a
   confidence <= 1, so the remaining R frames add at most R x 0.61 to any two-digit number and R x 0.39 to any
   one-digit one; the answer is settled when no number (seen or not) can reach the leader's sum (ties go to
   the smaller number), and, for -1, when no number can pass 1.0. The answer is provably the full run's.
-- ``settled`` (the default): ``exact``, or the leader's weighted sum is at least SETTLED_SUM and ahead of the
-  runner-up by SETTLED_LEAD, or SETTLED_EMPTY frames gave no number more than SETTLED_NOTHING, or SETTLED_MAX
-  frames were seen. Its accuracy cost against the full run is measured in benchmarks/README.md.
+- ``settled`` (the default): ``exact``; or, on evidence for a number, the leader's weighted sum is at least
+  SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
+  number also read does not count: part of a number is read at side views); or, once the frames seen cover the tracklet (every
+  COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING (-1). "Nothing read yet" is never
+  evidence of -1 on its own: a number shown for a few frames may lie in the frames not fed, so -1 waits for
+  the coverage; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last frame. Measured
+  against the full run in benchmarks/README.md.
 - an integer N: the first N frames in coarse order.
 """
 
@@ -38,9 +42,8 @@ MODES = ("all", "exact", "settled")
 FIRST_ROUND = 16  # frames per tracklet in the first round; each later round doubles it
 SETTLED_SUM = 2.0  # twice the vote's 1.0
 SETTLED_LEAD = 1.0
-SETTLED_EMPTY = 64  # frames with nothing emerging ...
-SETTLED_NOTHING = 0.25  # ... (best weighted sum at most this) settle -1
-SETTLED_MAX = 192
+COVER_STRIDE = 2  # frames seen cover the tracklet when seen x this >= its length
+SETTLED_NOTHING = 0.25  # covered, and no number's weighted sum above this: -1
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
 
 
@@ -75,6 +78,12 @@ def can_change(readings: Iterable[tuple[str, float]], remaining: int) -> bool:
     return rivals or unseen >= lead
 
 
+def part_of_another(number: int, readings: list[tuple[str, float]]) -> bool:
+    """Whether a one-digit ``number`` is a digit of a two-digit number also read: a side view shows part of
+    a two-digit number, so its one-digit readings are evidence for both and a lead proves nothing yet."""
+    return number < 10 and any(n > 9 and str(number) in str(n) for n in weighted_sums(readings))
+
+
 def settled(readings: list[tuple[str, float]], seen: int, remaining: int, mode: str | int) -> bool:
     """Whether a tracklet that has shown ``seen`` frames, with ``remaining`` not fed, can stop."""
     if remaining <= 0:
@@ -88,9 +97,9 @@ def settled(readings: list[tuple[str, float]], seen: int, remaining: int, mode: 
     top = top_candidates(readings, 2)
     best = top[0][1] if top else 0.0
     second = top[1][1] if len(top) > 1 else 0.0
-    if best >= SETTLED_SUM and best - second >= SETTLED_LEAD:
+    if best >= SETTLED_SUM and best - second >= SETTLED_LEAD and not part_of_another(top[0][0], readings):
         return True
-    return (seen >= SETTLED_EMPTY and best <= SETTLED_NOTHING) or seen >= SETTLED_MAX
+    return seen * COVER_STRIDE >= seen + remaining and best <= SETTLED_NOTHING
 
 
 @dataclass

@@ -191,17 +191,15 @@ class Pipeline:
         return crops
 
     def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-        if self.leg.runner is None:  # --legibility none
-            prob = np.ones(len(items), np.float32)
-        else:
-            out, _ = self._run(self.leg, [im for _, im in items])
-            prob = dec.sigmoid(self.leg.spec, out)
+        """The gate: the crops that go on to the recognizer (a text detector's cut to their text box)."""
+        crops = [im for _, im in items]
+        out, places = (None, []) if self.leg.runner is None else self._run(self.leg, crops)
         keep = []
-        for (tid, im), p in zip(items, prob, strict=True):
+        for (tid, im), (passed, p) in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
             tr = self._tracks[tid]
-            if p >= self.leg.spec.threshold:
+            if passed is not None:
                 tr.legible += 1
-                keep.append((tid, im))
+                keep.append((tid, passed))
             elif len(tr.rejected) < self.samples // 3:
                 tr.rejected.append((thumbnail(im), float(p)))
         self.stats.legible += len(keep)

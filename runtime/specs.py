@@ -31,13 +31,15 @@ class StageSpec:
     resize: Literal["letterbox", "stretch", "left", "left-pad"]
     mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
     std: tuple[float, ...]
-    # none: no model, every item passes; parseq-digits: (N, positions, 11) logits, class 0 = EOS
-    decode: Literal["yolo-pose", "sigmoid", "ctc-digits", "parseq-digits", "none"]
+    # none: no model, every item passes; parseq-digits: (N, positions, 11) logits, class 0 = EOS;
+    # db-text: a text detector's (N, 1, H, W) probability map, the crop is cut to its best text box
+    decode: Literal["yolo-pose", "sigmoid", "db-text", "ctc-digits", "parseq-digits", "none"]
     weights: str  # default source: a path under models/, or "<package>:<name>"
     pad_value: int = 114
     interpolation: Literal["auto", "bicubic"] = "auto"  # auto: area when shrinking, bilinear when growing
     inset_x: float = 0.0  # share of the width cut from each side before resizing
-    threshold: float = 0.5  # sigmoid: legible at >= threshold; yolo-pose: person confidence
+    # sigmoid: legible at >= threshold; yolo-pose: person confidence; db-text: a text box's mean probability
+    threshold: float = 0.5
     charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)
     output: Literal["logits", "probs"] = "logits"  # ctc: what the graph's last op gives
     # ctc: "digits" cuts the exported classifier to the blank and the digit classes (a softmax over those
@@ -45,9 +47,16 @@ class StageSpec:
     # then lists the source model's classes kept, blank first, and ``charset`` the kept characters
     head: Literal["full", "digits"] = "full"
     classes: tuple[int, ...] = ()
+    # ctc: what a digit's probability is measured against. "digits": the blank and the digits renormalised
+    # over themselves (EasyOCR's allowlist; a digit head cut before the softmax computes this); "charset":
+    # the model's own probability over its whole charset (a digit head then keeps those columns of the
+    # softmax), so a stroke the model reads as a letter or an ideogram gives a digit of little confidence
+    # and the vote's 0.2 floor drops it. The digit string is the same either way (the argmax over the
+    # blank and the digits); only the confidence differs.
+    confidence: Literal["digits", "charset"] = "digits"
     max_batch: int = 256
     description: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # decoder settings of one kind (db-text: binarize, unclip, pad)
 
     @property
     def channels(self) -> int:
@@ -62,6 +71,7 @@ class StageSpec:
         d["input_hw"] = tuple(d["input_hw"])
         d["mean"], d["std"] = tuple(d["mean"]), tuple(d["std"])
         d["classes"] = tuple(d.get("classes", ()))
+        d["extra"] = dict(d.get("extra") or {})
         return cls(**d)
 
 
@@ -118,6 +128,43 @@ PPOCR_V4_REC = StageSpec(
     description="PaddleOCR PP-OCRv4 rec (SVTR-LCNet, CTC) from rapidocr-onnxruntime, ONNX only",
 )
 
+# PaddleOCR's PP-OCRv6 small recognizer (SVTR-HGNet, CTC over 18,709 classes: Chinese, Latin, digits,
+# symbols) as shipped by rapidocr 3.10.0: input x (N, 3, 48, W), softmax output. Read the same way as
+# PP-OCRv4 (BGR, height 48, left-aligned, padded) with the digit head keeping the softmax's blank and digit
+# columns, so confidence is the model's own over its whole charset ("charset" above). Real SoccerNet digit
+# crops (measured outside the project, REFERENCE.md): 91.8% per frame, PP-OCRv4 87.9%.
+PPOCR_V6_REC = replace(
+    PPOCR_V4_REC,
+    name="ppocr-v6-rec",
+    confidence="charset",
+    weights="rapidocr:models/PP-OCRv6_rec_small.onnx",
+    description="PaddleOCR PP-OCRv6 small rec (CTC, 18,709 classes) from rapidocr, ONNX only; digit head "
+    "with full-charset confidence",
+)
+
+# PaddleOCR's PP-OCRv6 small text detector (DB: a per-pixel text probability map at the input's size),
+# trained on real text, as the gate between pose and the recognizer: a torso crop goes on only where it
+# finds text, and goes on cut to that text's box (a tight number crop, which recognizers read far better
+# than a whole torso). Input: the torso crop stretched to 64 x 64 (DB needs multiples of 32; a letterbox's
+# edge is found as text, and 96 x 96 costs twice as much for no gain on either drawing: benchmarks/README.md).
+PPOCR_V6_DET = StageSpec(
+    name="ppocr-v6-det",
+    stage="legibility",
+    input_hw=(64, 64),
+    color="BGR",
+    resize="stretch",
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    decode="db-text",
+    threshold=0.5,  # box score (mean text probability inside the box): rapidocr's box_thresh
+    # PaddleOCR's DB post-processing: pixels above ``binarize`` form text regions, each grown by
+    # area * unclip / perimeter; the crop handed on adds ``pad`` of the box's size on each side
+    extra={"binarize": 0.3, "unclip": 1.6, "pad": 0.1},
+    weights="rapidocr:models/PP-OCRv6_det_small.onnx",
+    description="PaddleOCR PP-OCRv6 small text detector (DB) from rapidocr, ONNX only: passes a torso "
+    "crop on only where it finds text, cut to the best text box",
+)
+
 SPECS: dict[str, StageSpec] = {
     s.name: s
     for s in (
@@ -149,6 +196,7 @@ SPECS: dict[str, StageSpec] = {
             weights="models/legibility-cnn-teacher.pt",
             description="the seed's light CNN: 3 x (conv3x3, ReLU, maxpool) 32/64/128, FC 8192-256-64-1",
         ),
+        PPOCR_V6_DET,
         RESNET34_LEGIBILITY,
         replace(
             RESNET34_LEGIBILITY,
@@ -177,6 +225,7 @@ SPECS: dict[str, StageSpec] = {
             description="EasyOCR english_g2 fine-tuned with CTC on synthetic torso crops (jnr-train str)",
         ),
         PPOCR_V4_REC,
+        PPOCR_V6_REC,
         StageSpec(
             name="parseq",
             stage="str",
@@ -194,10 +243,12 @@ SPECS: dict[str, StageSpec] = {
     )
 }
 
+# Every default is trained on real data (COCO pose, PaddleOCR's detector and recognizer); models trained on
+# jnr's renderer stay options (README "How the defaults were chosen").
 DEFAULTS: dict[Stage, str] = {
     "pose": "yolo11n-pose",
-    "legibility": "legibility-cnn",
-    "str": "ppocr-v4-rec",
+    "legibility": "ppocr-v6-det",
+    "str": "ppocr-v6-rec",
 }
 
 

@@ -34,6 +34,13 @@ def synth(
             "ones (the split defaults are chosen on); all: both"
         ),
     ] = "all",
+    drawing: Annotated[
+        str,
+        typer.Option(
+            help="flat: synth.tracklet's figures (and its style table); shaded: a structurally different "
+            "drawing (lit 3D bodies, curved prints, its own glyphs, broadcast camera) to test defaults across"
+        ),
+    ] = "flat",
     stats: Annotated[
         bool, typer.Option(help="Compare sizes and number placement with real SoccerNet")
     ] = False,
@@ -54,6 +61,7 @@ def synth(
                 workers,
                 on_done=lambda *_: bar.advance(task),
                 styles=styles,
+                drawing=drawing,
             )
     except (ValueError, OSError) as e:
         console.print(f"[red]error:[/red] {e}")

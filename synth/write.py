@@ -8,8 +8,12 @@ from collections.abc import Callable
 from multiprocessing import get_context
 from pathlib import Path
 
+from jnr.synth import shaded, tracklet
 from jnr.synth.styles import SIDES
-from jnr.synth.tracklet import render_tracklet
+
+# ways to draw a player: synth.tracklet's flat figures (with the train / unseen style table) and
+# synth.shaded's ray-cast, lit figures with their own glyphs; defaults are checked across the two
+DRAWINGS = {"flat": tracklet.render_tracklet, "shaded": shaded.render_tracklet}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -18,10 +22,10 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _one(args: tuple[Path, int, int, int, int, str]) -> tuple[str, int, int]:
-    split_dir, seed, index, lo, hi, side = args
+def _one(args: tuple[Path, int, int, int, int, str, str]) -> tuple[str, int, int]:
+    split_dir, seed, index, lo, hi, side, drawing = args
     tid = str(index)
-    number, frames, style = render_tracklet(seed, index, lo, hi, side)
+    number, frames, style = DRAWINGS[drawing](seed, index, lo, hi, side)
     d = split_dir / "images" / tid
     d.mkdir(parents=True, exist_ok=True)
     anns = {}
@@ -45,9 +49,11 @@ def write_split(
     workers: int = 2,
     on_done: Callable[[str, int, int], None] | None = None,
     styles: str = "all",
+    drawing: str = "flat",
 ) -> Path:
     """Render ``tracklets`` tracklets into ``out/split``; returns the split folder. Deterministic per seed
-    and installed fonts. ``styles``: train, unseen or all sides of synth.styles."""
+    and installed fonts. ``styles``: train, unseen or all sides of synth.styles (the flat drawing's);
+    ``drawing``: flat or shaded (DRAWINGS)."""
     lo, hi = frames
     if not 1 <= lo <= hi:
         raise ValueError(f"--frames needs 1 <= LO <= HI, got {lo} {hi}")
@@ -55,7 +61,9 @@ def write_split(
     (split_dir / "annotations").mkdir(parents=True, exist_ok=True)
     if styles not in SIDES:
         raise ValueError(f"unknown --styles {styles!r}; known: {', '.join(SIDES)}")
-    jobs = [(split_dir, seed, i, lo, hi, styles) for i in range(tracklets)]
+    if drawing not in DRAWINGS:
+        raise ValueError(f"unknown --drawing {drawing!r}; known: {', '.join(DRAWINGS)}")
+    jobs = [(split_dir, seed, i, lo, hi, styles, drawing) for i in range(tracklets)]
     gt: dict[str, int] = {}
     if workers > 1 and tracklets > 1:
         # spawn, not fork: callers (jnr-export, jnr-bench, tests) hold ONNX Runtime and torch threads, and a

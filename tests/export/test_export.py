@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 
 from jnr.export import steps
 from jnr.export.cli_export import app, choose
+from jnr.export.models import resolve_weights
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest, sha256
 from jnr.runtime.specs import STAGES
@@ -20,8 +21,12 @@ def test_manifest_records_everything_the_runtime_needs(engines):
     assert set(m.stages) == set(STAGES)
     for stage, e in m.raw["stages"].items():
         assert e["spec"]["stage"] == stage and e["precision"] == "fp16"
-        # exported from PyTorch at 17-18; an ONNX-only model (the default STR, PP-OCRv4) keeps its own opset
-        assert e["opset"] in (17, 18) or (e["spec"]["name"] == "ppocr-v4-rec" and e["opset"] == 12)
+        # exported from PyTorch at 17-18; an ONNX-only model (PaddleOCR's, the default gate and STR) keeps
+        # its own opset
+        if str(resolve_weights(e["weights"])).endswith(".onnx"):
+            assert e["opset"] == steps.io_info(resolve_weights(e["weights"]))["opset"]
+        else:
+            assert e["opset"] in (17, 18)
         for art in e["artifacts"].values():
             assert sha256(engines / art["file"]) == art["sha256"]
         assert e["parity"]["fp32"]["decoded_identical"] >= 0.999
@@ -110,7 +115,7 @@ def test_choose_parses_name_and_weights():
     assert choose("legibility", "legibility-resnet34=w.pt")[0].name == "legibility-resnet34"
     assert choose("legibility", "legibility-resnet34=w.pt")[1] == "w.pt"
     assert choose("pose", "yolo11s-pose.pt")[1] == "yolo11s-pose.pt"
-    assert choose("str", None)[0].name == "ppocr-v4-rec"
+    assert choose("str", None)[0].name == "ppocr-v6-rec"
     assert choose("str", "easyocr-en-g2")[1] == "easyocr_en_models:english_g2.pth"
 
 

@@ -1,4 +1,5 @@
-"""ONNX-only recognizers: charset from metadata, input fixing, and the PP-OCRv4 option end to end."""
+"""ONNX-only models: charset from metadata, input fixing, digit heads, PaddleOCR's stride-1 SAME pads; the
+default gate and recognizer (PP-OCRv6 det and rec) on rendered numbers; the PP-OCRv4 option end to end."""
 
 import importlib.util
 import json
@@ -23,7 +24,7 @@ from jnr.runtime import preprocess
 from jnr.runtime.backends import load_stages
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest
-from jnr.runtime.specs import PPOCR_V4_REC
+from jnr.runtime.specs import DEFAULTS, PPOCR_V4_REC
 
 
 def _tiny_onnx(path, character=None, dims=("n", 3, "h", "w")):
@@ -229,3 +230,88 @@ def test_a_digit_head_on_a_charset_without_digits_is_an_error(tmp_path):
     p = _tiny_onnx(tmp_path / "rec.onnx", "a\nb\nc")
     with pytest.raises(JnrError, match="no digits"):
         models.complete_spec(replace(PPOCR_V4_REC, charset=""), str(p))
+
+
+def test_charset_head_keeps_the_softmax_columns_unrenormalised(tmp_path):
+    src = _classifier(tmp_path / "c.onnx", softmax=True)
+    x = np.random.default_rng(3).normal(size=(2, 5, 6)).astype(np.float32)
+    full = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    model = onnx.load(str(src))
+    steps.gather_classes(model, (0, 3, 7))
+    dst = tmp_path / "g.onnx"
+    onnx.save(model, str(dst))
+    onnx.checker.check_model(model, full_check=True)
+    got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, full[..., [0, 3, 7]], rtol=1e-6)  # the model's own probabilities
+    with pytest.raises(ValueError, match="final Softmax"):
+        steps.gather_classes(onnx.load(str(_classifier(tmp_path / "n.onnx", softmax=False))), (0, 1))
+
+
+def _same_upper(path):
+    """Conv (2x2, stride 1) and MaxPool (2x2, stride 1) with auto_pad SAME_UPPER, as PP-OCRv6's stem."""
+    w = onnx.numpy_helper.from_array(
+        np.random.default_rng(4).normal(size=(2, 3, 2, 2)).astype(np.float32), "w"
+    )
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "w"], ["c"], kernel_shape=[2, 2], strides=[1, 1], auto_pad="SAME_UPPER"
+        ),
+        helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[2, 2], strides=[1, 1], auto_pad="SAME_UPPER"),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 7, 6])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2, 7, 6])
+    g = helper.make_graph(nodes, "g", [x], [y], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)]), str(path))
+    return path
+
+
+def test_same_upper_pads_become_explicit_with_the_same_output(tmp_path):
+    src = _same_upper(tmp_path / "s.onnx")
+    x = np.random.default_rng(5).normal(size=(2, 3, 7, 6)).astype(np.float32)
+    ref = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    model = onnx.load(str(src))
+    assert models.explicit_same_pads(model) == 2
+    pads = [list(a.ints) for n in model.graph.node for a in n.attribute if a.name == "pads"]
+    assert pads == [[0, 0, 1, 1], [0, 0, 1, 1]]  # the extra pad goes to the end (UPPER)
+    dst = tmp_path / "e.onnx"
+    onnx.save(model, str(dst))
+    got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    import torch
+    from onnx2torch import convert
+
+    with torch.inference_mode():  # what the eager PyTorch reference needed (onnx2torch refuses auto_pad)
+        eager = convert(model)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(eager, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_the_default_gate_passes_numbers_stops_blank_shirts_and_the_recognizer_reads(
+    engines, rendered_number
+):
+    """The shipped PP-OCRv6 detector and recognizer, as exported: printed numbers go on, cut to their box,
+    and are read; plain and striped shirts stop at the gate."""
+    m = load_manifest(engines)
+    assert (m.stages["legibility"].spec.name, m.stages["str"].spec.name) == (
+        DEFAULTS["legibility"],
+        DEFAULTS["str"],
+    )
+    assert (
+        m.stages["str"].spec.confidence == "charset"
+        and m.raw["stages"]["str"]["io"]["outputs"][0]["shape"][-1] == 11
+    )
+    stages = load_stages("ort-cpu", engines, "fp32")
+    gate, rec = stages["legibility"], stages["str"]
+    texts = ["7", "10", "23", "58", "96"]
+    numbers = [rendered_number(t) for t in texts]
+    plain = np.full((64, 64, 3), (40, 90, 200), np.uint8)
+    stripes = plain.copy()
+    stripes[:, ::8] = 255
+    crops = [*numbers, plain, stripes]
+    x, places = preprocess.batch(gate.spec, crops)
+    passed = dec.gate(gate.spec, gate.runner.infer(x), places, crops)
+    assert [c is not None for c, _ in passed] == [True] * 5 + [False, False]
+    cut = [c for c, _ in passed[:5]]
+    assert cut[0].shape[0] < 56 and cut[0].shape[1] < 48  # cut to the text (the one-digit "7": 49 x 37)
+    xr, _ = preprocess.batch(rec.spec, cut)
+    got = dec.reading(rec.spec, rec.runner.infer(xr))
+    assert sum(t == want and c > 0.5 for (t, c), want in zip(got, texts, strict=True)) >= 4, got

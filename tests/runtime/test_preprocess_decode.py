@@ -7,7 +7,7 @@ import pytest
 
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
-from jnr.runtime.specs import PPOCR_V4_REC, get_spec
+from jnr.runtime.specs import PPOCR_V4_REC, PPOCR_V6_DET, get_spec
 
 DIGITS = "0123456789"
 CTC = replace(PPOCR_V4_REC, charset=DIGITS, output="logits")
@@ -60,6 +60,70 @@ def test_only_ascii_digit_classes_are_read_and_others_renormalised_away():
     p[0, :, 0] = 0.04
     p[1, :, 2] = 1.0  # only a letter: nothing among blank and digits, no NaN
     assert dec.ctc_digits(spec, p) == [("1", pytest.approx(0.6)), ("", 0.0)]
+
+
+@pytest.mark.parametrize("output", ["probs", "logits"])
+def test_charset_confidence_keeps_what_the_model_gives_a_digit(output):
+    """A letter the model is sure of: the digits' renormalised share would be a confident "1"; under the
+    whole charset the "1" it emits carries the model's own 0.06 and the vote's floor drops it."""
+    spec = replace(CTC, charset="A0123456789", output="probs", confidence="charset")
+    p = np.zeros((1, 2, 12), np.float32)
+    p[0, :, 1] = 0.9  # "A"
+    p[0, :, 3] = 0.06  # "1"
+    p[0, :, 0] = 0.04
+    if output == "logits":
+        spec, p = replace(spec, output="logits"), np.log(p + 1e-12)
+    text, conf = dec.ctc_digits(spec, p)[0]
+    assert text == "1" and conf == pytest.approx(0.06, rel=1e-3)
+    assert dec.ctc_digits(replace(spec, confidence="digits"), p)[0][1] == pytest.approx(0.6, rel=1e-3)
+
+
+def _text_map(h=64, w=64, boxes=((20, 24, 44, 40),), level=0.9):
+    prob = np.zeros((1, h, w), np.float32)
+    for x0, y0, x1, y1 in boxes:
+        prob[0, y0:y1, x0:x1] = level
+    return prob
+
+
+def test_text_boxes_grow_by_the_unclip_distance_and_score_the_mean():
+    ((x0, y0, x1, y1, score),) = dec.text_boxes(PPOCR_V6_DET, _text_map())
+    # a 24 x 16 region at 0.9, dilated 2x2 to 25 x 17 (PaddleOCR's), scores its mean: the added border is 0
+    assert score == pytest.approx(0.9 * 24 * 16 / (25 * 17), rel=1e-4)
+    d = 25 * 17 * 1.6 / (2 * (25 + 17))  # and grows by area * unclip / perimeter on every side
+    assert (x1 - x0, y1 - y0) == pytest.approx((25 + 2 * d, 17 + 2 * d))
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((32.5, 32.5))  # dilation: right, down
+    assert dec.text_boxes(PPOCR_V6_DET, _text_map(level=0.4)) == []  # under the box threshold: no text
+    assert dec.text_boxes(PPOCR_V6_DET, _text_map(boxes=((10, 10, 11, 30),))) == []  # 2 px wide dilated
+
+
+def test_text_box_maps_to_the_crop_picks_the_largest_and_pads():
+    spec = replace(PPOCR_V6_DET, resize="stretch")
+    crop = np.zeros((128, 96, 3), np.uint8)  # stretched into 64 x 64: x / 1.5, y / 2
+    _, place = preprocess.prepare(spec, crop)
+    prob = _text_map(boxes=((4, 4, 10, 10), (20, 24, 44, 40)))
+    (bx0, by0, bx1, by1), score = dec.text_box(spec, prob, place, crop.shape[:2])
+    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    assert cx == pytest.approx(32.5 * 1.5, abs=2) and cy == pytest.approx(32.5 * 2, abs=2)
+    assert 0 <= bx0 < 20 * 1.5 and by1 > 40 * 2 and score > PPOCR_V6_DET.threshold
+    assert dec.text_box(spec, np.zeros((1, 64, 64), np.float32), place, crop.shape[:2]) == ((0, 0, 0, 0), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("decode", "out", "passed"),
+    [
+        ("none", None, [True, True]),
+        ("sigmoid", np.array([[2.0], [-2.0]], np.float32), [True, False]),
+        ("db-text", np.stack([_text_map(), np.zeros((1, 64, 64), np.float32)]), [True, False]),
+    ],
+)
+def test_every_gate_kind_passes_or_stops_a_crop(decode, out, passed):
+    spec = replace(PPOCR_V6_DET, decode=decode)
+    crops = [np.full((64, 64, 3), 9, np.uint8), np.full((64, 64, 3), 9, np.uint8)]
+    places = [preprocess.prepare(spec, c)[1] for c in crops]
+    got = dec.gate(spec, out, places, crops)
+    assert [c is not None for c, _ in got] == passed
+    if decode == "db-text":  # the crop goes on cut to its text box
+        assert got[0][0].shape[0] < 64 and got[0][0].shape[1] < 64
 
 
 def test_bgr_order_in_both_implementations():

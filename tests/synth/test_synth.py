@@ -10,10 +10,24 @@ from jnr.runtime.data import open_split
 from jnr.synth import styles
 from jnr.synth.stats import compare
 from jnr.synth.tracklet import NO_NUMBER_SHARE, plan_tracklet, render_number, render_tracklet
-from jnr.synth.write import load_annotations, write_split
+from jnr.synth.write import DRAWINGS, load_annotations, write_split
 
 
-def test_split_opens_in_the_data_layer_with_annotations(tiny_split):
+@pytest.fixture(scope="module")
+def shaded_split(tmp_path_factory):
+    """6 tracklets of the second drawing (synth.shaded)."""
+    return write_split(
+        tmp_path_factory.mktemp("shaded"), "test", 6, (6, 10), seed=7, workers=1, drawing="shaded"
+    )
+
+
+@pytest.fixture(params=sorted(DRAWINGS))
+def any_split(request, tiny_split, shaded_split):
+    return {"flat": tiny_split, "shaded": shaded_split}[request.param]
+
+
+def test_split_opens_in_the_data_layer_with_annotations(any_split):
+    tiny_split = any_split
     split = open_split(tiny_split)
     assert len(split.tracklets) == 6 and split.gt is not None
     for t in split.tracklets:
@@ -32,7 +46,8 @@ def test_split_opens_in_the_data_layer_with_annotations(tiny_split):
                 assert a["number_box"] is not None and ann["number"] > 0
 
 
-def test_numbered_gt_means_readable_frames_and_minus_one_means_none(tiny_split):
+def test_numbered_gt_means_readable_frames_and_minus_one_means_none(any_split):
+    tiny_split = any_split
     split = open_split(tiny_split)
     for t in split.tracklets:
         readable = [f["readable"] for f in load_annotations(tiny_split, t.id)["frames"].values()]
@@ -127,10 +142,53 @@ def test_number_styles_render_what_they_say():
     assert is_red(outline) > 0 and outline.shape[0] > fill.shape[0]
 
 
-def test_sizes_and_number_placement_look_like_soccernet(tmp_path):
-    split = write_split(tmp_path, "test", 24, (20, 30), seed=5, workers=2)
+@pytest.mark.parametrize("drawing", sorted(DRAWINGS))
+def test_sizes_and_number_placement_look_like_soccernet(tmp_path, drawing):
+    split = write_split(tmp_path, "test", 24, (20, 30), seed=5, workers=2, drawing=drawing)
     rows = {r["quantity"]: r for r in compare(split)}
     ratio = rows["height / width"]["synthetic"][1]
     cy = rows["number centre y / height"]["synthetic"][1]
     nh = rows["number height / height"]["synthetic"][1]
     assert 1.9 <= ratio <= 2.8 and 0.27 <= cy <= 0.36 and 0.16 <= nh <= 0.25
+
+
+def test_the_shaded_drawing_has_glyphs_of_its_own():
+    from jnr.synth import shaded
+
+    table = {name for f in styles.FAMILIES for name in f.files}
+    assert not set(shaded.FACES) & table
+    assert set(shaded.GLYPHS) >= {"hershey", "block"}  # stroke and bar digits: never a font of the table
+    rng = np.random.default_rng(0)
+    for kind in shaded.GLYPHS:
+        a = shaded.glyph_image("47", kind, rng)
+        assert a.ndim == 2 and a.shape[0] > 40 and a.shape[1] > a.shape[0] * 0.5 and a.max() == 255
+
+
+def test_the_shaded_drawing_prints_the_number_unmirrored_on_the_back():
+    """A '1' then a block '7': seen from behind, the narrow '1' is on the left half of the number box."""
+    from dataclasses import replace
+
+    from jnr.synth import shaded
+
+    rng = np.random.default_rng(1)
+    p = shaded.plan(rng, 1, 1)
+    for _ in range(30):  # a numbered, plain, unblurred plan
+        if p.number > 0:
+            break
+        p = shaded.plan(rng, 1, 1)
+    p = replace(p, number=17, theta0=np.pi, omega=0.0, wobble=0.0, blur_p=0.0, defocus_p=0.0, occl_p=0.0,
+                number_alpha=shaded.glyph_image("17", "block", rng), name_alpha=None, sponsor_alpha=None,
+                height0=300.0, kit=replace(p.kit, pattern="plain", edge=None))  # fmt: skip
+    p.kit.jersey[:] = (20, 20, 20)
+    p.kit.ink[:] = (250, 250, 250)
+    crop, ann = shaded.render_frame(p, 0, rng, 0.0)
+    assert ann["readable"]
+    x0, y0, x1, y1 = (int(v) for v in ann["number_box"])
+    ink = crop[y0:y1, x0:x1].mean(-1) > 150
+    left, right = ink[:, : ink.shape[1] // 2].sum(), ink[:, ink.shape[1] // 2 :].sum()
+    assert left < right  # block '1' is one bar, block '7' is three
+
+
+def test_unknown_drawing_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown --drawing"):
+        write_split(tmp_path, "test", 1, (1, 1), seed=0, workers=1, drawing="nope")
