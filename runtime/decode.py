@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -136,22 +137,37 @@ def text_box(spec: StageSpec, prob: np.ndarray, place: Placement, hw: tuple[int,
     return box, score
 
 
+class Gated(NamedTuple):
+    """What a legibility stage makes of one crop: what the recognizer reads (None: nothing), the stage's
+    score, and the confidence a reading of it needs to count (0: any)."""
+
+    crop: np.ndarray | None
+    score: float
+    floor: float = 0.0
+
+
 def gate(
     spec: StageSpec, out: np.ndarray | None, places: list[Placement], crops: list[np.ndarray]
-) -> list[tuple[np.ndarray | None, float]]:
-    """A legibility stage's raw output -> per crop (what goes on to the recognizer, or None; score):
-    ``sigmoid`` passes the crop at >= threshold, ``db-text`` passes the crop cut to its best text box,
+) -> list[Gated]:
+    """A legibility stage's raw output -> per crop, what goes on to the recognizer: ``sigmoid`` passes the
+    crop at >= threshold; ``db-text`` passes it cut to its best text box, and where it finds no text (a
+    detector trained on text lines misses most lone digits) the whole crop with ``extra["unboxed_floor"]``:
+    its reading counts only at that charset confidence, the recognizer's own word that a digit is there;
     ``none`` (no model, ``out`` None) passes every crop."""
     if spec.decode == "none":
-        return [(c, 1.0) for c in crops]
+        return [Gated(c, 1.0) for c in crops]
     if spec.decode == "sigmoid":
         prob = sigmoid(spec, out)
-        return [(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
+        return [Gated(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
     if spec.decode == "db-text":
+        floor = spec.extra.get("unboxed_floor")
         res = []
         for c, o, pl in zip(crops, out, places, strict=True):
             (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
-            res.append((c[y0:y1, x0:x1] if x1 > x0 else None, score))
+            if x1 > x0:
+                res.append(Gated(c[y0:y1, x0:x1], score))
+            else:
+                res.append(Gated(None if floor is None else c, 0.0, floor or 0.0))
         return res
     raise ValueError(f"{spec.name}: decode {spec.decode!r} is not a legibility stage's")
 

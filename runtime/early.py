@@ -10,11 +10,11 @@ so batches stay full while tracklets stop at different times. After each round a
   the smaller number), and, for -1, when no number can pass 1.0. The answer is provably the full run's.
 - ``settled`` (the default): ``exact``; or, on evidence for a number, the leader's weighted sum is at least
   SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
-  number also read does not count: part of a number is read at side views); or, once the frames seen cover the tracklet (every
-  COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING (-1). "Nothing read yet" is never
-  evidence of -1 on its own: a number shown for a few frames may lie in the frames not fed, so -1 waits for
-  the coverage; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last frame. Measured
-  against the full run in benchmarks/README.md.
+  number also read does not count: part of a number is read at side views); or, once the frames seen cover
+  the tracklet (every COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING (-1). "Nothing read
+  yet" is never evidence of -1 on its own: a number shown for a few frames may lie in the frames not fed, so
+  -1 waits for the coverage; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last frame.
+  Measured against the full run in benchmarks/README.md.
 - an integer N: the first N frames in coarse order.
 """
 

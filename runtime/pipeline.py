@@ -190,27 +190,32 @@ class Pipeline:
         self.stats.torso_crops += len(crops)
         return crops
 
-    def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-        """The gate: the crops that go on to the recognizer (a text detector's cut to their text box)."""
+    def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, dec.Gated]]:
+        """The gate: what goes on to the recognizer (a text detector's crops cut to their text box)."""
         crops = [im for _, im in items]
         out, places = (None, []) if self.leg.runner is None else self._run(self.leg, crops)
         keep = []
-        for (tid, im), (passed, p) in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
+        for (tid, im), g in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
             tr = self._tracks[tid]
-            if passed is not None:
+            if g.crop is not None:
+                keep.append((tid, g))
+            if g.crop is not None and g.floor == 0.0:
                 tr.legible += 1
-                keep.append((tid, passed))
             elif len(tr.rejected) < self.samples // 3:
-                tr.rejected.append((thumbnail(im), float(p)))
+                tr.rejected.append((thumbnail(im), g.score))
         self.stats.legible += len(keep)
         return keep
 
-    def _str(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, tuple[str, float]]]:
-        out, _ = self._run(self.str, [im for _, im in items])
-        readings = dec.reading(self.str.spec, out)
-        for (tid, im), (text, conf) in zip(items, readings, strict=True):
-            if len(self._tracks[tid].shown) < self.samples:
-                self._tracks[tid].shown.append((thumbnail(im), text, conf))
+    def _str(self, items: list[tuple[str, dec.Gated]]) -> list[tuple[str, tuple[str, float]]]:
+        """Readings; one under its crop's floor (an unboxed crop's) counts as no reading."""
+        out, _ = self._run(self.str, [g.crop for _, g in items])
+        readings = [
+            (t, c) if c >= g.floor else ("", 0.0)
+            for (t, c), (_, g) in zip(dec.reading(self.str.spec, out), items, strict=True)
+        ]
+        for (tid, g), (text, conf) in zip(items, readings, strict=True):
+            if text and len(self._tracks[tid].shown) < self.samples:
+                self._tracks[tid].shown.append((thumbnail(g.crop), text, conf))
         return list(zip([tid for tid, _ in items], readings, strict=True))
 
     def run(self, tracklets: Iterable[Tracklet]) -> Iterator[Result]:

@@ -309,9 +309,11 @@ def test_the_default_gate_passes_numbers_stops_blank_shirts_and_the_recognizer_r
     crops = [*numbers, plain, stripes]
     x, places = preprocess.batch(gate.spec, crops)
     passed = dec.gate(gate.spec, gate.runner.infer(x), places, crops)
-    assert [c is not None for c, _ in passed] == [True] * 5 + [False, False]
-    cut = [c for c, _ in passed[:5]]
+    assert [g.floor for g in passed] == [0.0] * 5 + [0.9, 0.9]
+    cut = [g.crop for g in passed[:5]]
     assert cut[0].shape[0] < 56 and cut[0].shape[1] < 48  # cut to the text (the one-digit "7": 49 x 37)
     xr, _ = preprocess.batch(rec.spec, cut)
     got = dec.reading(rec.spec, rec.runner.infer(xr))
     assert sum(t == want and c > 0.5 for (t, c), want in zip(got, texts, strict=True)) >= 4, got
+    xb, _ = preprocess.batch(rec.spec, [g.crop for g in passed[5:]])
+    assert all(c < 0.9 for _, c in dec.reading(rec.spec, rec.runner.infer(xb)))

@@ -109,21 +109,26 @@ def test_text_box_maps_to_the_crop_picks_the_largest_and_pads():
 
 
 @pytest.mark.parametrize(
-    ("decode", "out", "passed"),
+    ("decode", "extra", "out", "passed", "floors"),
     [
-        ("none", None, [True, True]),
-        ("sigmoid", np.array([[2.0], [-2.0]], np.float32), [True, False]),
-        ("db-text", np.stack([_text_map(), np.zeros((1, 64, 64), np.float32)]), [True, False]),
+        ("none", {}, None, [True, True], [0.0, 0.0]),
+        ("sigmoid", {}, np.array([[2.0], [-2.0]], np.float32), [True, False], [0.0, 0.0]),
+        ("db-text", {}, np.stack([_text_map(), _text_map(level=0.0)]), [True, False], [0.0, 0.0]),
+        # the default: a crop without text goes on whole, its reading to count only at charset confidence 0.9
+        ("db-text", {"unboxed_floor": 0.9}, np.stack([_text_map(), _text_map(level=0.0)]),
+         [True, True], [0.0, 0.9]),
     ],
-)
-def test_every_gate_kind_passes_or_stops_a_crop(decode, out, passed):
-    spec = replace(PPOCR_V6_DET, decode=decode)
+)  # fmt: skip
+def test_every_gate_kind_passes_or_stops_a_crop(decode, extra, out, passed, floors):
+    spec = replace(PPOCR_V6_DET, decode=decode, extra={**PPOCR_V6_DET.extra, "unboxed_floor": None, **extra})
     crops = [np.full((64, 64, 3), 9, np.uint8), np.full((64, 64, 3), 9, np.uint8)]
     places = [preprocess.prepare(spec, c)[1] for c in crops]
     got = dec.gate(spec, out, places, crops)
-    assert [c is not None for c, _ in got] == passed
-    if decode == "db-text":  # the crop goes on cut to its text box
-        assert got[0][0].shape[0] < 64 and got[0][0].shape[1] < 64
+    assert [g.crop is not None for g in got] == passed and [g.floor for g in got] == floors
+    if decode == "db-text":  # a boxed crop goes on cut to its text box, an unboxed one whole
+        assert got[0].crop.shape[0] < 64 and got[0].crop.shape[1] < 64
+        assert got[1].crop is None or got[1].crop.shape == (64, 64, 3)
+    assert PPOCR_V6_DET.extra["unboxed_floor"] == 0.9
 
 
 def test_bgr_order_in_both_implementations():
