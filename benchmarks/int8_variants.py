@@ -43,7 +43,7 @@ def variants(
     import onnx
     from onnx import version_converter
 
-    from jnr.export import exporter
+    from jnr.export import exporter, int8
     from jnr.export.models import build, complete_spec
     from jnr.export.parity import parity_images
 
@@ -56,7 +56,7 @@ def variants(
             weights = e.raw.get("weights") or e.spec.weights
             spec = complete_spec(e.spec, weights)
             module = build(spec, weights)
-            inputs = exporter.int8_inputs(spec, images[stage])
+            inputs = int8.int8_inputs(spec, images[stage])
             x = inputs[2]
             src = e.file(engines, "onnx-fp32")
             model = onnx.load(str(src))
@@ -64,13 +64,13 @@ def variants(
             up = Path(tmp, f"{stage}-opset13.onnx")
             if opset < 13:  # per-channel weights need opset 13; newer graphs have them already
                 onnx.save(version_converter.convert_version(model, 13), str(up))
-            fp32_ms = exporter._cpu_ms(src, spec, x)
+            fp32_ms = int8._cpu_ms(src, spec, x)
             for name, (kw, to13) in VARIANTS.items():
                 if to13 and opset >= 13:
                     continue
                 base = up if to13 else src
                 dst = Path(tmp, f"{stage}-{len(rows)}.onnx")
-                par, int8_ms = exporter.int8_trial(spec, module, base, dst, inputs, **kw)
+                par, int8_ms = int8.int8_trial(spec, module, base, dst, inputs, **kw)
                 rows.append(
                     {
                         "stage": stage,

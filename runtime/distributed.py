@@ -23,13 +23,14 @@ import pickle
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jnr.runtime.data import Tracklet
 from jnr.runtime.errors import JnrError
-from jnr.runtime.pipeline import Result, Stats
-from jnr.runtime.vote import ILLEGIBLE
+from jnr.runtime.pipeline import Stats
+from jnr.runtime.reader import RunConfig
+from jnr.runtime.tracks import Result, empty_result
 
 TASK_RETRIES = 2  # retries of a batch whose actor died, before its tracklets go one by one
 TRACKLETS_PER_TASK = 8  # tracklets per actor call: enough frames to keep the model batches full
@@ -38,19 +39,12 @@ TRACKLETS_PER_TASK = 8  # tracklets per actor call: enough frames to keep the mo
 CRASH_ENV = "JNR_RAY_CRASH"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RayConfig:
-    address: str  # "local" or a cluster address
-    actors: int
-    gpus_per_actor: float
-    backend: str
-    precision: str
-    threads: int | None
-    rule: str
-    batch: int
-    workers: int
-    samples: int
-    mode: str | int
+    run: RunConfig  # what every actor's pipeline runs (its engines folder: the driver's, shipped)
+    address: str = "local"  # or a cluster address
+    actors: int = 2
+    gpus_per_actor: float = 0.0
 
 
 def ship_engines(engines: Path) -> dict[str, bytes]:
@@ -73,47 +67,56 @@ class PipelineActor:
     def __init__(self, engine_files, cfg: RayConfig) -> None:
         import ray
 
-        from jnr.runtime.backends import load_stages
-        from jnr.runtime.pipeline import Pipeline
-        from jnr.runtime.torso import RULES
+        from jnr.runtime.reader import open_pipeline
 
         if isinstance(engine_files, ray.ObjectRef):  # Ray Data passes constructor arguments as they are
             engine_files = ray.get(engine_files)
         self._dir = tempfile.mkdtemp(prefix="jnr-engines-")
         for name, blob in engine_files.items():
             Path(self._dir, name).write_bytes(blob)
-        stages = load_stages(cfg.backend, Path(self._dir), cfg.precision, cfg.threads)
-        self.cfg = cfg
-        self.make = lambda: Pipeline.for_backend(
-            stages, cfg.backend, RULES[cfg.rule], cfg.batch, cfg.workers, samples=cfg.samples
-        )
+        self.pipe, opened = open_pipeline(replace(cfg.run, engines=Path(self._dir)))
+        self.frames = opened.config.frames
 
     def __call__(self, batch: dict) -> dict:
-        from jnr.runtime import early
-
         _maybe_crash(list(map(str, batch["id"])))
         tracklets = [
             Tracklet(str(tid), tuple(Path(p) for p in frames))
             for tid, frames in zip(batch["id"], batch["frames"], strict=True)
         ]
-        pipe = self.make()
-        results: dict[str, Result] = {}
-        errors: dict[str, str] = {}
-        try:
-            results = {r.tracklet: r for r in early.run(pipe, tracklets, self.cfg.mode)}
-        except Exception:  # one bad tracklet must not sink the others: run them one by one
-            for t in tracklets:
-                try:
-                    results.update({r.tracklet: r for r in early.run(self.make(), [t], self.cfg.mode)})
-                except Exception as e:
-                    errors[t.id] = f"{type(e).__name__}: {e}"
+        results, errors, stats = run_batch(self.pipe, tracklets, self.frames)
         ids = [t.id for t in tracklets]
         return {
             "id": ids,
             "result": [pickle.dumps(results.get(i)) for i in ids],
             "error": [errors.get(i, "") for i in ids],
-            "stats": [pickle.dumps(pipe.stats) if k == 0 else b"" for k in range(len(ids))],
+            "stats": [pickle.dumps(stats) if k == 0 else b"" for k in range(len(ids))],
         }
+
+
+def run_batch(pipe, tracklets: list[Tracklet], frames) -> tuple[dict[str, Result], dict[str, str], Stats]:
+    """Results of a batch of tracklets on ``pipe`` and the stage figures of everything run; a batch that
+    raises runs again one tracklet at a time, so one bad tracklet does not sink the others (its error is
+    kept). The figures count every attempt, the failed one and the ones after it."""
+    total = Stats()
+    results: dict[str, Result] = {}
+    errors: dict[str, str] = {}
+    for chunk in ([tracklets], [[t] for t in tracklets]):
+        for part in chunk:
+            if all(t.id in results for t in part):
+                continue
+            pipe.stats = Stats()
+            try:
+                results.update({r.tracklet: r for r in pipe.run(part, frames)})
+            except Exception as e:
+                if len(part) == 1:
+                    errors[part[0].id] = f"{type(e).__name__}: {e}"
+            finally:
+                total.add(pipe.stats)
+                total.wall += pipe.stats.wall
+        if all(t.id in results for t in tracklets):
+            break
+    pipe.stats = Stats()
+    return results, errors, total
 
 
 def _maybe_crash(ids: list[str]) -> None:
@@ -163,7 +166,7 @@ def _map(ds, files_ref, cfg: RayConfig, per_task: int):
         fn_constructor_kwargs={"engine_files": files_ref, "cfg": cfg},
         batch_size=per_task,
         concurrency=cfg.actors,
-        num_cpus=max(1, (cfg.threads or 1)) if cfg.gpus_per_actor == 0 else 1,
+        num_cpus=max(1, (cfg.run.threads or 1)) if cfg.gpus_per_actor == 0 else 1,
         num_gpus=cfg.gpus_per_actor or None,
         max_task_retries=TASK_RETRIES,
         max_restarts=-1,
@@ -171,7 +174,7 @@ def _map(ds, files_ref, cfg: RayConfig, per_task: int):
 
 
 def run_ray(
-    tracklets: list[Tracklet], engines: Path, cfg: RayConfig, warn: Callable[[str], None]
+    tracklets: list[Tracklet], cfg: RayConfig, warn: Callable[[str], None]
 ) -> Iterator[tuple[Result, Stats | None]]:
     """Results as actors finish them (with each batch's Stats on its first result); every tracklet gets a
     result, -1 (and a warning) where it failed even alone."""
@@ -180,7 +183,7 @@ def run_ray(
     except ImportError:
         raise JnrError("--ray needs Ray: pip install 'jnr[ray]'") from None
     _init(cfg.address, cfg)
-    files_ref = ray.put(ship_engines(engines))
+    files_ref = ray.put(ship_engines(cfg.run.engines))
     todo = {t.id: t for t in tracklets}
     for per_task in (TRACKLETS_PER_TASK, 1):  # then the ones a failed batch left, alone
         if not todo:
@@ -191,11 +194,11 @@ def run_ray(
             stats = pickle.loads(row["stats"]) if row["stats"] else None
             if result is None:
                 warn(f"tracklet {tid} failed in the pipeline ({row['error']}): written as -1")
-                result = Result(tid, ILLEGIBLE, [], {"error": row["error"]})
+                result = empty_result(tid, row["error"])
             todo.pop(tid, None)
             yield result, stats
         if todo and per_task > 1:
             warn(f"{len(todo)} tracklets lost with a failed batch: running them one per task")
     for tid in todo:
         warn(f"tracklet {tid} failed on every try (its actor died each time): written as -1")
-        yield Result(tid, ILLEGIBLE, [], {"error": "actor died on every try"}), None
+        yield empty_result(tid, "actor died on every try"), None

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from jnr.runtime.errors import JnrError
+from jnr.runtime.lifecycle import Lifecycle
 
 PROVIDERS = {
     "ort-trt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
@@ -31,8 +32,8 @@ def available(backend: str) -> bool:
     return PROVIDERS[backend][0] in ort.get_available_providers()
 
 
-class OrtRunner:
-    """``infer(NCHW float32) -> first output`` on ONNX Runtime."""
+class OrtRunner(Lifecycle):
+    """``infer(NCHW float32) -> first output`` on ONNX Runtime; ``close()`` drops the session."""
 
     def __init__(
         self,
@@ -98,3 +99,6 @@ class OrtRunner:
         b.bind_output(self.output, "cuda")
         self.session.run_with_iobinding(b)
         return b.copy_outputs_to_cpu()[0]
+
+    def close(self) -> None:
+        self.session = None

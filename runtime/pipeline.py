@@ -1,14 +1,15 @@
-"""The batched pipeline: decode -> pose -> torso crop -> legibility -> STR -> vote, over many tracklets.
+"""The batched pipeline: decode -> pose -> torso crop -> gate (legibility) -> STR -> vote, over many
+tracklets.
 
-Crops from many tracklets share each batch; a tracklet's vote is emitted as soon as its last item
-leaves the last stage. Frames are decoded ahead in worker threads while the main thread runs the
-models, and every buffer is bounded, so memory does not grow with the split.
+Crops from many tracklets share each batch. A frame-feeding policy (jnr.runtime.early) decides which frames
+of each tracklet go in, round after round; a tracklet's result is emitted as soon as the policy says it is
+done. Frames are decoded ahead in worker threads while the main thread runs the models, and every buffer is
+bounded, so memory does not grow with the split.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -17,11 +18,12 @@ from typing import Protocol
 import numpy as np
 
 from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
-from jnr.runtime.data import Frame, Tracklet, iter_frames
+from jnr.runtime import early, preprocess
+from jnr.runtime.data import Tracklet, iter_frames
+from jnr.runtime.lifecycle import Lifecycle
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
-from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, is_ball, parse_number, top_candidates, vote
+from jnr.runtime.tracks import Result, TrackState, empty_result, thumbnail
 
 TIMED = ("decode", "pose", "crop", "legibility", "str", "vote")
 
@@ -33,6 +35,8 @@ class Runner(Protocol):
     max_batch: int
 
     def infer(self, x: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -70,46 +74,25 @@ class Stats:
                 setattr(self, f.name, mine + theirs)
 
 
-@dataclass
-class Result:
-    tracklet: str
-    number: int
-    readings: list[tuple[str, float]]
-    funnel: dict = field(default_factory=dict)  # frames -> person -> torso -> legible -> read, candidates
-    # with ``samples``: small RGB thumbnails, (image, text, confidence) read and (image, probability) rejected
-    shown: list[tuple[np.ndarray, str, float]] = field(default_factory=list)
-    rejected: list[tuple[np.ndarray, float]] = field(default_factory=list)
-    sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # decoded frames: position -> (h, w)
+Item = tuple[TrackState, object]
 
 
-@dataclass
-class _Track:
-    sizes: list[tuple[int, int]] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)
-    readings: list[tuple[str, float]] = field(default_factory=list)
-    pending: int = 0
-    sealed: bool = False
-    person: int = 0  # frames where pose found someone
-    torso: int = 0
-    legible: int = 0
-    shown: list = field(default_factory=list)
-    rejected: list = field(default_factory=list)
+class StageQueue:
+    """Items waiting for one stage; run in batches by ``fn`` (items -> items for the next stage)."""
+
+    def __init__(self, name: str, fn: Callable[[list[Item]], list[Item]], batch: int) -> None:
+        self.name, self.fn, self.batch = name, fn, batch
+        self.items: list[Item] = []
+
+    def chunks(self, force: bool) -> Iterator[list[Item]]:
+        while self.items and (force or len(self.items) >= self.batch):
+            chunk, self.items = self.items[: self.batch], self.items[self.batch :]
+            yield chunk
 
 
-THUMB_HEIGHT = 64
-
-
-def thumbnail(crop: np.ndarray) -> np.ndarray:
-    """A small copy of a crop (THUMB_HEIGHT px tall) for reports."""
-    import cv2
-
-    h, w = crop.shape[:2]
-    nh = min(h, THUMB_HEIGHT)
-    return cv2.resize(crop, (max(1, round(w * nh / h)), nh), interpolation=cv2.INTER_AREA)
-
-
-class Pipeline:
-    """Runs the three stages with a shared batch size; ``per_image`` makes the baseline's PIL path."""
+class Pipeline(Lifecycle):
+    """Runs the three stages with a shared batch size; ``per_image`` makes the baseline's PIL path.
+    ``close()`` (or ``with``) releases the runners."""
 
     def __init__(
         self,
@@ -123,43 +106,19 @@ class Pipeline:
         samples: int = 0,
     ) -> None:
         """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
-        rejected by the legibility stage) in each Result, for reports; 0 keeps none."""
+        rejected by the gate) in each Result, for reports; 0 keeps none."""
         self.pose, self.leg, self.str = pose, legibility, str_
         self.samples = samples
-        self._tracks: dict[str, _Track] = {}
         self.rule = rule
         self.batch = 1 if per_image else batch
         self.workers = workers
         self.prepare = preprocess.prepare_pil if per_image else preprocess.prepare
         self.stats = Stats()
-
-    @classmethod
-    def for_backend(
-        cls,
-        stages: dict[str, Stage],
-        backend: str,
-        rule: TorsoRule,
-        batch: int = 64,
-        workers: int = 4,
-        samples: int = 0,
-    ) -> Pipeline:
-        """The pipeline as ``backend`` runs it: the ``torch`` baseline per image with PIL, others batched."""
-        return cls(
-            stages["pose"],
-            stages["legibility"],
-            stages["str"],
-            rule,
-            batch=batch,
-            workers=workers,
-            per_image=backend == "torch",
-            samples=samples,
-        )
-
-    def _timed(self, key: str, fn: Callable, *args):
-        t = time.perf_counter()
-        out = fn(*args)
-        self.stats.seconds[key] += time.perf_counter() - t
-        return out
+        self.queues = [
+            StageQueue("pose", self._pose, self.batch),
+            StageQueue("legibility", self._legibility, self.batch),
+            StageQueue("str", self._str, self.batch),
+        ]
 
     def _run(self, stage: Stage, images: list[np.ndarray], prepared: list | None = None):
         """Preprocess (unless the decode workers already did), infer in runner-sized chunks."""
@@ -173,136 +132,166 @@ class Pipeline:
         ]
         return np.concatenate(outs), places
 
-    def _pose(self, items: list[tuple[str, tuple[np.ndarray, object]]]) -> list[tuple[str, np.ndarray]]:
-        """Items are (tracklet, (image, preprocessed or None)); returns (tracklet, torso crop)."""
+    def _pose(self, items: list[Item]) -> list[Item]:
+        """(state, (frame, preprocessed or None)) -> (state, torso crop)."""
         out, places = self._run(self.pose, [im for _, (im, _) in items], [p for _, (_, p) in items])
         people = [dec.yolo_pose(self.pose.spec, o, p) for o, p in zip(out, places, strict=True)]
         crops = []
         t = time.perf_counter()
-        for (tid, (im, _)), ppl in zip(items, people, strict=True):
+        for (st, (im, _)), ppl in zip(items, people, strict=True):
             crop = self.rule.crop(ppl, im)
-            tr = self._tracks[tid]
-            tr.person += len(ppl) > 0
+            st.funnel.person += len(ppl) > 0
             if crop is not None:
-                tr.torso += 1
-                crops.append((tid, crop))
+                st.funnel.torso += 1
+                crops.append((st, crop))
         self.stats.seconds["crop"] += time.perf_counter() - t
         self.stats.torso_crops += len(crops)
         return crops
 
-    def _legibility(self, items: list[tuple[str, np.ndarray]]) -> list[tuple[str, dec.Gated]]:
+    def _legibility(self, items: list[Item]) -> list[Item]:
         """The gate: what goes on to the recognizer (a text detector's crops cut to their text box)."""
         crops = [im for _, im in items]
         out, places = (None, []) if self.leg.runner is None else self._run(self.leg, crops)
         keep = []
-        for (tid, im), g in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
-            tr = self._tracks[tid]
+        for (st, im), g in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
             if g.crop is not None:
-                keep.append((tid, g))
+                keep.append((st, g))
             if g.crop is not None and g.floor == 0.0:
-                tr.legible += 1
-            elif len(tr.rejected) < self.samples // 3:
-                tr.rejected.append((thumbnail(im), g.score))
+                st.funnel.legible += 1
+            elif len(st.rejected) < self.samples // 3:
+                st.rejected.append((thumbnail(im), g.score))
         self.stats.legible += len(keep)
         return keep
 
-    def _str(self, items: list[tuple[str, dec.Gated]]) -> list[tuple[str, tuple[str, float]]]:
-        """Readings; one under its crop's floor (an unboxed crop's) counts as no reading."""
+    def _str(self, items: list[Item]) -> list[Item]:
+        """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none."""
         out, _ = self._run(self.str, [g.crop for _, g in items])
-        readings = [
-            (t, c) if c >= g.floor else ("", 0.0)
-            for (t, c), (_, g) in zip(dec.reading(self.str.spec, out), items, strict=True)
-        ]
-        for (tid, g), (text, conf) in zip(items, readings, strict=True):
-            if text and len(self._tracks[tid].shown) < self.samples:
-                self._tracks[tid].shown.append((thumbnail(g.crop), text, conf))
-        return list(zip([tid for tid, _ in items], readings, strict=True))
+        for (st, g), (text, conf) in zip(items, dec.reading(self.str.spec, out), strict=True):
+            reading = (text, conf) if conf >= g.floor else ("", 0.0)
+            st.add_reading(reading, passed_by_gate=g.floor == 0.0)
+            if reading[0] and len(st.shown) < self.samples:
+                st.shown.append((thumbnail(g.crop), *reading))
+        return []
 
-    def run(self, tracklets: Iterable[Tracklet]) -> Iterator[Result]:
-        """Yield one Result per tracklet, as soon as each is complete (not in input order)."""
+    def run(
+        self, tracklets: Iterable[Tracklet], frames: str | int | early.Policy = "all"
+    ) -> Iterator[Result]:
+        """Yield one Result per tracklet, as soon as each is done (not in input order); ``frames``: the
+        feeding policy (jnr.runtime.early: all, exact, settled or a frame budget)."""
         start = time.perf_counter()
-        tracks: dict[str, _Track] = defaultdict(_Track)
-        self._tracks = tracks
-        bufs: dict[str, list] = {"pose": [], "legibility": [], "str": []}
-        tracklets = list(tracklets)
-
-        def finish(tid: str) -> Result:
-            tr = tracks.pop(tid)
-            t0 = time.perf_counter()
-            ball = is_ball(tr.sizes)
-            number = BALL_NUMBER if ball else vote(tr.readings)
-            self.stats.seconds["vote"] += time.perf_counter() - t0
-            self.stats.tracklets += 1
-            funnel = {
-                "frames": len(tr.sizes),
-                "person": tr.person,
-                "torso": tr.torso,
-                "legible": tr.legible,
-                "read": sum(parse_number(t) is not None for t, _ in tr.readings),
-                "candidates": [[n, round(v, 4)] for n, v in top_candidates(tr.readings)],
-                "ball": ball,
-            }
-            sizes = dict(zip(tr.positions, tr.sizes, strict=True))
-            return Result(tid, number, tr.readings, funnel, tr.shown, tr.rejected, sizes)
-
-        def move(src: str, fn: Callable, dst: str | None, force: bool) -> Iterator[Result]:
-            while bufs[src] and (force or len(bufs[src]) >= self.batch):
-                chunk, bufs[src] = bufs[src][: self.batch], bufs[src][self.batch :]
-                out = self._timed(src, fn, chunk)
-                for tid, _ in chunk:
-                    tracks[tid].pending -= 1
-                for tid, item in out:
-                    tracks[tid].pending += 1
-                    if dst is None:
-                        tracks[tid].readings.append(item)
-                        tracks[tid].pending -= 1
-                    else:
-                        bufs[dst].append((tid, item))
-                for tid in {tid for tid, _ in chunk}:
-                    if tracks[tid].sealed and tracks[tid].pending == 0:
-                        yield finish(tid)
-
-        def flush(force: bool) -> Iterator[Result]:
-            yield from move("pose", self._pose, "legibility", force)
-            yield from move("legibility", self._legibility, "str", force)
-            yield from move("str", self._str, None, force)
-
+        policy = early.policy(frames)
+        for q in self.queues:  # what an interrupted run left behind
+            q.items.clear()
+        todo = []
         for t in tracklets:
-            if not t.frames:
-                self.stats.empty_tracklets.append(t.id)
-                self.stats.tracklets += 1
-                yield Result(
-                    t.id, ILLEGIBLE, [], {"frames": 0, "person": 0, "torso": 0, "legible": 0, "read": 0}
-                )
+            if t.frames:
+                todo.append(t)
+                continue
+            self.stats.empty_tracklets.append(t.id)
+            self.stats.tracklets += 1
+            yield empty_result(t.id)
+        window = policy.window or max(1, len(todo))
+        for i in range(0, len(todo), window):
+            states = [TrackState(t, policy.order(len(t.frames))) for t in todo[i : i + window]]
+            yield from self._rounds(states, policy)
+        self.stats.wall += time.perf_counter() - start
+
+    def _rounds(self, states: list[TrackState], policy: early.Policy) -> Iterator[Result]:
+        size = early.FIRST_ROUND
+        while states:
+            jobs = [(st, policy.take(st, size)) for st in states]
+            states = []
+            for st in self._stream(jobs):
+                if policy.done(st):
+                    yield self._finish(st)
+                else:
+                    states.append(st)
+            size *= 2
+
+    def _finish(self, st: TrackState) -> Result:
+        t0 = time.perf_counter()
+        result = st.result()
+        self.stats.seconds["vote"] += time.perf_counter() - t0
+        self.stats.tracklets += 1
+        return result
+
+    def feed(self, jobs: list[tuple[TrackState, Tracklet]], torso: bool = False) -> None:
+        """Run more frames into states that live on (a clip's tracks, a chunk at a time): each state reads
+        the frames of its new tracklet, in order; ``torso``: they are torso crops already (cut from a pose
+        tracker's keypoints), so they skip the pose stage."""
+        start = time.perf_counter()
+        for st, t in jobs:
+            st.tracklet, st.order, st.fed = t, list(range(len(t.frames))), 0
+        for _ in self._stream([(st, st.take(st.n)) for st, _ in jobs], first=1 if torso else 0):
+            pass
+        self.stats.wall += time.perf_counter() - start
+
+    def _stream(self, jobs: list[tuple[TrackState, list[int]]], first: int = 0) -> Iterator[TrackState]:
+        """Feed one round (each state's positions) through the stages from stage ``first`` (1: the frames
+        are torso crops); yield each state once its round's items have all left them."""
+        by_id = {st.tracklet.id: (st, pos) for st, pos in jobs}
         # the batched path preprocesses pose inputs in the decode workers, overlapping inference
-        transform = None if self.batch == 1 else partial(self.prepare, self.pose.spec)
+        transform = None if self.batch == 1 or first else partial(self.prepare, self.pose.spec)
         frames = iter_frames(
-            (t for t in tracklets if t.frames),
+            (st.tracklet.subset(pos) for st, pos in jobs if pos),
             workers=self.workers,
             prefetch=max(4 * self.batch, 32),
             transform=transform,
         )
+        for st, pos in jobs:
+            if not pos:  # nothing left to feed: its round is over at once
+                yield st
         while True:
             t0 = time.perf_counter()
-            fr: Frame | None = next(frames, None)
+            fr = next(frames, None)
             self.stats.seconds["decode"] += time.perf_counter() - t0
             if fr is None:
                 break
-            tr = tracks[fr.tracklet]
+            st, pos = by_id[fr.tracklet]
             if fr.image is None:
                 self.stats.bad_frames.append(str(fr.path))
+                st.bad = True
             else:
                 self.stats.frames += 1
-                tr.sizes.append(fr.image.shape[:2])
-                tr.positions.append(fr.index)
-                tr.pending += 1
-                bufs["pose"].append((fr.tracklet, (fr.image, fr.prepared)))
+                st.funnel.frames += 1
+                st.sizes[pos[fr.index]] = fr.image.shape[:2]
+                st.pending += 1
+                if first:  # a torso crop: the person and the torso were found upstream
+                    st.funnel.person += 1
+                    st.funnel.torso += 1
+                    self.stats.torso_crops += 1
+                    self.queues[1].items.append((st, fr.image))
+                else:
+                    self.queues[0].items.append((st, (fr.image, fr.prepared)))
             if fr.last:
-                tr.sealed = True
-                if tr.pending == 0:
-                    yield finish(fr.tracklet)
-            yield from flush(force=False)
-        yield from flush(force=True)
-        for tid in list(tracks):  # tracklets whose frames all failed to decode
-            yield finish(tid)
-        self.stats.wall += time.perf_counter() - start
+                st.sealed = st.pending > 0  # else its round is over now
+                if not st.sealed:
+                    yield st
+            yield from self._flush(force=False)
+        yield from self._flush(force=True)
+
+    def _flush(self, force: bool) -> Iterator[TrackState]:
+        """Run every queue that has a full batch (all of them, ``force``); yield the states whose round is
+        over."""
+        for k, q in enumerate(self.queues):
+            nxt = self.queues[k + 1] if k + 1 < len(self.queues) else None
+            for chunk in q.chunks(force):
+                t0 = time.perf_counter()
+                out = q.fn(chunk)
+                self.stats.seconds[q.name] += time.perf_counter() - t0
+                for st, _ in out:
+                    st.pending += 1
+                if nxt is not None:
+                    nxt.items.extend(out)
+                for st, _ in chunk:
+                    st.pending -= 1
+                for st in {id(st): st for st, _ in chunk}.values():
+                    if st.sealed and st.pending == 0:
+                        st.sealed = False  # yielded once per round
+                        yield st
+
+    def close(self) -> None:
+        """Release every stage's runner (sessions, GPU memory)."""
+        for stage in (self.pose, self.leg, self.str):
+            if stage.runner is not None:
+                stage.runner.close()

@@ -12,8 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jnr.runtime.pipeline import TIMED, Result, Stats
+from jnr.runtime.pipeline import TIMED, Stats
 from jnr.runtime.score import Score
+from jnr.runtime.tracks import Result
 
 JPEG_QUALITY = 70
 FUNNEL = ("frames", "person", "torso", "legible", "read")
@@ -79,11 +80,15 @@ def _tracklet(r: Result, truth: int | None) -> str:
     head = f"<b>{html.escape(r.tracklet)}</b>: predicted <b>{r.number}</b>"
     if truth is not None:
         head += f", truth <b>{truth}</b>" + (" (miss)" if miss else "")
-    funnel = " &rarr; ".join(f"{f.get(k, 0)} {k}" for k in FUNNEL)
-    cands = ", ".join(f"{n}: {v:.2f}" for n, v in f.get("candidates", [])) or "none"
-    note = " (ball filter)" if f.get("ball") else ""
-    if f.get("skipped"):
-        note += f"; {f['skipped']} frames not fed (the vote was settled)"
+    funnel = " &rarr; ".join(f"{getattr(f, k)} {k}" for k in FUNNEL)
+    cands = ", ".join(f"{n}: {v:.2f}" for n, v in f.candidates) or "none"
+    note = " (ball filter)" if f.ball else ""
+    if f.skipped:
+        note += f"; {f.skipped} frames not fed (the vote was settled)"
+    if f.unread_text:
+        note += f"; {f.unread_text} crops with text read as no number"
+    if f.error:
+        note += f"; failed: {html.escape(f.error)}"
     cells = "".join(
         f'<div class="c">{_img(im)}{html.escape(t) or "&empty;"} {c:.2f}</div>' for im, t, c in r.shown
     )
@@ -96,21 +101,29 @@ def _tracklet(r: Result, truth: int | None) -> str:
 
 
 def render(
-    results: list[Result], gt: dict[str, int] | None, s: Score | None, stats: Stats, title: str
+    results: list[Result],
+    gt: dict[str, int] | None,
+    s: Score | None,
+    stats: Stats,
+    title: str,
+    stills: list[np.ndarray] = (),
 ) -> str:
-    """The page as one HTML string."""
+    """The page as one HTML string; ``stills``: a few annotated frames (jnr-video's), shown first."""
     gt = gt or {}
     order = sorted(results, key=lambda r: (not (r.tracklet in gt and gt[r.tracklet] != r.number), r.tracklet))
     body = "".join(_tracklet(r, gt.get(r.tracklet)) for r in order)
     n = len(results)
+    frames = "".join(f'<div class="c">{_img(im)}</div>' for im in stills)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<h2>Summary</h2>{_summary(s, n)}<h2>Seconds per tracklet</h2>{_times(stats, n)}"
+        + (f'<h2>Annotated frames</h2><div class="strip">{frames}</div>' if stills else "")
+        + f"<h2>Summary</h2>{_summary(s, n)}<h2>Seconds per tracklet</h2>{_times(stats, n)}"
         f"<h2>Tracklets{' (misses first)' if gt else ''}</h2>"
-        "<p>Each: frames &rarr; frames with a person &rarr; torso crops &rarr; legible &rarr; readings that "
-        "are a jersey number; a strip of read crops (reading, confidence) and some the legibility stage "
-        f"rejected (dashed, its probability).</p>{body}</body></html>"
+        "<p>Each: frames &rarr; frames with a person &rarr; torso crops &rarr; legible (the gate passed "
+        "them; the text detector: text found) &rarr; readings that are a jersey number; a strip of read "
+        "crops (reading, confidence) and some the gate did not pass (dashed, its score; the detector's are "
+        f"still read whole, counting only at confidence 0.9).</p>{body}</body></html>"
     )
 
 

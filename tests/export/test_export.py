@@ -1,6 +1,7 @@
 """jnr-export on the shipped models: ONNX + FP16 + parity + manifest, reuse, bad input."""
 
 import json
+import shutil
 
 import onnx
 import pytest
@@ -54,12 +55,14 @@ def test_fp16_weights_are_half(engines):
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # keep_io_types
 
 
-def test_rerun_reuses_unchanged_artifacts(engines):
-    before = json.loads((engines / "manifest.json").read_text())
-    r = CliRunner().invoke(app, ["--fp16", "--out", str(engines)])
+def test_rerun_reuses_unchanged_artifacts(engines, tmp_path):
+    copy = tmp_path / "engines"  # the session's engines are never exported into
+    shutil.copytree(engines, copy)
+    before = json.loads((copy / "manifest.json").read_text())
+    r = CliRunner().invoke(app, ["--fp16", "--out", str(copy)])
     assert r.exit_code == 0, r.output
     assert r.output.count("unchanged") == 3
-    after = json.loads((engines / "manifest.json").read_text())
+    after = json.loads((copy / "manifest.json").read_text())
     for s in STAGES:
         assert after["stages"][s]["artifacts"] == before["stages"][s]["artifacts"]
 
@@ -141,13 +144,10 @@ def test_flops_of_a_known_conv(tmp_path):
     assert steps.flops(path, (2, 3, 8, 8)) == pytest.approx(2 * 2 * 4 * 8 * 8 * 3 * 9)
 
 
-def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_split):
+def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_split, run_cli, api_answers):
     """The baseline's ResNet34 legibility checkpoint layout (``model_ft.*``, as its LegibilityClassifier34
     saves it) through jnr-export --fp16, parity and jnr-run; weights are a fresh initialisation, since the
     published file cannot be fetched here."""
-    import shutil
-    import subprocess
-    import sys
 
     import torch
 
@@ -165,24 +165,19 @@ def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_
     assert e.spec.name == "legibility-resnet34" and e.raw["io"]["inputs"][0]["shape"][1:] == [3, 256, 256]
     assert e.raw["parity"]["fp32"]["passed"] and e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
     assert e.raw["parity"]["fp16"]["passed"]
-    run = subprocess.run(
-        [sys.executable, "-c", "from jnr.runtime.run_cli import main; main()", str(tiny_split)]
-        + ["--engines", str(out), "--backend", "ort-cpu", "--out", str(tmp_path / "p.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run = run_cli(
+        "jnr-run", tiny_split, "--engines", out, "--backend", "ort-cpu", "--out", tmp_path / "p.json"
     )
     assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "p.json").read_text()) == api_answers(out, tiny_split, backend="ort-cpu")
     assert 8e9 < e.raw["flops_per_item"] < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
 
 
 def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_path, tiny_split):
     import shutil
 
-    from jnr.runtime.backends import load_stages
-    from jnr.runtime.data import open_split
-    from jnr.runtime.pipeline import Pipeline
-    from jnr.runtime.torso import BASELINE
+    import jnr
+    from jnr.runtime.runners import load_stages
 
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
@@ -193,10 +188,10 @@ def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_pat
     e = load_manifest(out).stages["legibility"]
     assert e.spec.name == "none" and e.artifacts == {}
     for backend in ("ort-cpu", "torch-batched"):
-        stages = load_stages(backend, out)
-        assert stages["legibility"].runner is None
-        pipe = Pipeline.for_backend(stages, backend, BASELINE, batch=16)
-        results = list(pipe.run(open_split(tiny_split).tracklets))
+        assert load_stages(backend, out)["legibility"].runner is None
+        with jnr.load(out, backend=backend, batch=16, frames="all") as reader:
+            results = list(reader.run(tiny_split))
+            pipe = reader.pipeline
         assert len(results) == 6 and pipe.stats.torso_crops > 0
         assert pipe.stats.legible == pipe.stats.torso_crops  # every crop reaches the recognizer
         assert pipe.stats.seconds["legibility"] < 0.01
@@ -207,11 +202,12 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
     precision auto runs it exactly when the export chose it; --precision int8 forces it."""
     import shutil
 
-    from jnr.runtime.backends import load_stages
+    from jnr.runtime.runners import load_stages
 
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
-    r = CliRunner().invoke(app, ["--fp16", "--int8", "--stages", "legibility", "--out", str(out)])
+    args = ["--fp16", "--int8", "--stages", "legibility", "--legibility", "legibility-cnn", "--out", str(out)]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]
     q = onnx.load(str(e.file(out, "onnx-int8")))

@@ -4,8 +4,6 @@ default gate and recognizer (PP-OCRv6 det and rec) on rendered numbers; the PP-O
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -17,13 +15,13 @@ from typer.testing import CliRunner
 
 pytest.importorskip("torch")
 
-from jnr.export import models, steps
+from jnr.export import models, rewrites, steps
 from jnr.export.cli_export import app
 from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
-from jnr.runtime.backends import load_stages
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest
+from jnr.runtime.runners import load_stages
 from jnr.runtime.specs import DEFAULTS, PPOCR_V4_REC
 
 
@@ -65,7 +63,9 @@ def test_bad_charset_metadata_is_a_clear_error(tmp_path, character, message):
 def test_weight_packages_say_what_to_install(monkeypatch):
     with pytest.raises(JnrError, match="unknown weight package"):
         models.resolve_weights("nosuchpkg:w.onnx")
-    monkeypatch.setattr(models, "_package_dir", lambda module: None)
+    from jnr.export import weights
+
+    monkeypatch.setattr(weights, "_package_dir", lambda module: None)
     with pytest.raises(JnrError, match="pip install rapidocr-onnxruntime"):
         models.resolve_weights(PPOCR_V4_REC.weights)
 
@@ -129,19 +129,11 @@ def test_ppocr_reads_rendered_numbers(pp_engines, backend, rendered_number):
 
 
 @needs_rapidocr
-def test_jnr_run_with_ppocr_on_onnx_runtime(pp_engines, tiny_split, tmp_path):
+def test_jnr_run_with_ppocr_on_onnx_runtime(pp_engines, tiny_split, tmp_path, run_cli, api_answers):
     out = tmp_path / "pred.json"
-    r = subprocess.run(
-        [sys.executable, "-c", "from jnr.runtime.run_cli import main; main()", str(tiny_split)]
-        + ["--engines", str(pp_engines), "--backend", "ort-cpu", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    r = run_cli("jnr-run", tiny_split, "--engines", pp_engines, "--backend", "ort-cpu", "--out", out)
     assert r.returncode == 0, r.stderr
-    pred = json.loads(out.read_text())
-    gt = json.loads((tiny_split / "test_gt.json").read_text())
-    assert set(pred) == set(gt) and all(isinstance(v, int) for v in pred.values())
+    assert json.loads(out.read_text()) == api_answers(pp_engines, tiny_split, backend="ort-cpu")
     assert "accuracy" in r.stdout
 
 
@@ -210,7 +202,7 @@ def test_digit_head_keeps_the_classes_it_names(tmp_path, softmax):
     x = np.random.default_rng(3).normal(size=(2, 5, 6)).astype(np.float32)
     full = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     model = onnx.load(str(src))
-    steps.keep_classes(model, (0, 3, 7))
+    rewrites.keep_classes(model, (0, 3, 7))
     dst = tmp_path / "d.onnx"
     onnx.save(model, str(dst))
     got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
@@ -223,7 +215,7 @@ def test_digit_head_keeps_the_classes_it_names(tmp_path, softmax):
 
 def test_digit_head_needs_a_classifier_at_the_end(tmp_path):
     with pytest.raises(ValueError, match="final MatMul"):
-        steps.keep_classes(onnx.load(str(_tiny_onnx(tmp_path / "t.onnx"))), (0, 1))
+        rewrites.keep_classes(onnx.load(str(_tiny_onnx(tmp_path / "t.onnx"))), (0, 1))
 
 
 def test_a_digit_head_on_a_charset_without_digits_is_an_error(tmp_path):
@@ -237,14 +229,14 @@ def test_charset_head_keeps_the_softmax_columns_unrenormalised(tmp_path):
     x = np.random.default_rng(3).normal(size=(2, 5, 6)).astype(np.float32)
     full = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     model = onnx.load(str(src))
-    steps.gather_classes(model, (0, 3, 7))
+    rewrites.gather_classes(model, (0, 3, 7))
     dst = tmp_path / "g.onnx"
     onnx.save(model, str(dst))
     onnx.checker.check_model(model, full_check=True)
     got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(got, full[..., [0, 3, 7]], rtol=1e-6)  # the model's own probabilities
     with pytest.raises(ValueError, match="final Softmax"):
-        steps.gather_classes(onnx.load(str(_classifier(tmp_path / "n.onnx", softmax=False))), (0, 1))
+        rewrites.gather_classes(onnx.load(str(_classifier(tmp_path / "n.onnx", softmax=False))), (0, 1))
 
 
 def _same_upper(path):

@@ -4,7 +4,6 @@
 import importlib.util
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -129,17 +128,11 @@ def test_parseq_exports_with_parity_and_a_dynamic_batch(parseq_engines):
         assert s.run(None, {s.get_inputs()[0].name: x})[0].shape == (n, 3, 11)
 
 
-def test_jnr_run_with_parseq(parseq_engines, tiny_split, tmp_path):
+def test_jnr_run_with_parseq(parseq_engines, tiny_split, tmp_path, run_cli, api_answers):
     out = tmp_path / "pred.json"
-    r = subprocess.run(
-        [sys.executable, "-c", "from jnr.runtime.run_cli import main; main()", str(tiny_split)]
-        + ["--engines", str(parseq_engines), "--backend", "ort-cpu", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    r = run_cli("jnr-run", tiny_split, "--engines", parseq_engines, "--backend", "ort-cpu", "--out", out)
     assert r.returncode == 0, r.stderr
-    assert set(json.loads(out.read_text())) == set(json.loads((tiny_split / "test_gt.json").read_text()))
+    assert json.loads(out.read_text()) == api_answers(parseq_engines, tiny_split, backend="ort-cpu")
 
 
 def _write(path: Path, obj) -> Path:
@@ -248,6 +241,9 @@ def test_preset_records_its_torso_rule_for_jnr_run(parseq_engines, tmp_path):
     assert r.exit_code == 0, r.output
     m = load_manifest(out)
     assert m.raw["rule"] == "seed" and m.stages["str"].spec.name == "parseq"
-    from jnr.runtime.run_cli import manifest_rule
+    import jnr
 
-    assert manifest_rule(out) == "seed" and manifest_rule(tmp_path) is None
+    with jnr.load(out, backend="ort-cpu") as reader:  # jnr-run's default rule: the manifest's preset
+        assert reader.config.rule == "seed"
+    with jnr.load(out, backend="ort-cpu", rule="baseline") as reader:
+        assert reader.config.rule == "baseline"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from jnr.runtime import preprocess
-from jnr.runtime.backends import load_stages
 from jnr.runtime.data import open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest
 from jnr.runtime.ort_runner import available
+from jnr.runtime.runners import load_stages
 
 pytest.importorskip("torch")
 
@@ -59,59 +59,61 @@ def test_runner_contract_against_the_pytorch_reference(engines, reference, backe
     assert len(reference["str"][1]) > 500
 
 
-def _jnr_run(*args, block_torch=False, tmp_path=None):
-    code = "from jnr.runtime.run_cli import main; main()"
-    if block_torch:
-        shim = tmp_path / "shim"
-        (shim / "torch").mkdir(parents=True, exist_ok=True)
-        (shim / "torch" / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
-        code = f"import sys; sys.path.insert(0, {str(shim)!r}); " + code
-    return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=600
-    )
+def test_jnr_run_without_torch_gives_the_python_apis_answers(engines, tiny_split, tmp_path, run_cli):
+    """A lean install (torch blocked) runs the exported engines; its predictions and funnels are what
+    ``jnr.load(...).run`` gives for the same split and options."""
+    import jnr
 
-
-def test_jnr_run_without_torch_writes_predictions_and_scores(engines, tiny_split, tmp_path):
     out = tmp_path / "p.json"
-    r = _jnr_run(
-        tiny_split,
-        "--engines",
-        engines,
-        "--backend",
-        "ort-cpu",
-        "--out",
-        out,
-        block_torch=True,
-        tmp_path=tmp_path,
-    )
+    r = run_cli("jnr-run", tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out,
+                block_torch=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    preds = json.loads(out.read_text())
-    assert set(preds) == {t.id for t in open_split(tiny_split).tracklets}
-    assert all(isinstance(v, int) for v in preds.values())
+    with jnr.load(engines, backend="ort-cpu") as reader:
+        api = {res.tracklet: res for res in reader.run(tiny_split)}
+    assert json.loads(out.read_text()) == {k: res.number for k, res in api.items()}
+    funnels = json.loads(out.with_suffix(".funnel.json").read_text())
+    assert funnels == {k: res.funnel.to_dict() for k, res in api.items()}
+    assert set(api) == {t.id for t in open_split(tiny_split).tracklets}
     assert "accuracy" in r.stdout and "sec/tracklet" in r.stdout
+
+
+def test_the_api_reads_one_tracklet_from_arrays_as_from_files(engines, tiny_split):
+    import jnr
+    from jnr.runtime.data import decode
+
+    t = open_split(tiny_split).tracklets[0]
+    with jnr.load(engines, backend="ort-cpu", frames="all") as reader:
+        from_files = next(iter(reader.run([t])))
+        from_arrays = reader.read([decode(p) for p in t.frames], t.id)
+        with pytest.raises(JnrError, match="RGB uint8"):
+            reader.read([np.zeros((4, 4), np.uint8)])
+    assert from_arrays.number == from_files.number and from_arrays.readings == from_files.readings
+    assert from_arrays.funnel == from_files.funnel
 
 
 def test_runtime_modules_never_import_torch(tmp_path):
     code = (
-        "import sys, jnr.runtime.run_cli, jnr.runtime.backends, jnr.runtime.pipeline, "
-        "jnr.runtime.ort_runner, jnr.runtime.manifest, jnr.runtime.trt_runner; "
-        "assert 'torch' not in sys.modules"
+        "import sys, jnr, jnr.runtime.run_cli, jnr.runtime.runners, jnr.runtime.pipeline, "
+        "jnr.runtime.reader, jnr.runtime.ort_runner, jnr.runtime.manifest, jnr.runtime.trt_runner, "
+        "jnr.runtime.distributed; "
+        "jnr.load; assert 'torch' not in sys.modules, 'torch'; "
+        "assert not [m for m in sys.modules if m.startswith('jnr.export')], 'jnr.export'"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-def test_auto_picks_and_says_why(engines, tiny_split, tmp_path):
-    r = _jnr_run(tiny_split, "--engines", engines, "--out", tmp_path / "p.json", "--batch", "1000")
+def test_auto_picks_and_says_why(engines, tiny_split, tmp_path, run_cli):
+    r = run_cli("jnr-run", tiny_split, "--engines", engines, "--out", tmp_path / "p.json", "--batch", "1000")
     assert r.returncode == 0, r.stderr
     assert "backend: ort-cpu" in r.stderr and "no TensorRT engines" in r.stderr
     assert "exceeds the engine profile maximum 256: clamped to 256" in r.stderr.replace("\n", " ")
 
 
-def test_resume_skips_finished_tracklets(engines, tiny_split, tmp_path):
+def test_resume_skips_finished_tracklets(engines, tiny_split, tmp_path, run_cli):
     out = tmp_path / "p.json"
     ids = [t.id for t in open_split(tiny_split).tracklets]
     out.write_text(json.dumps({ids[0]: 42}))
-    r = _jnr_run(tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out, "--resume")
+    r = run_cli("jnr-run", tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out, "--resume")
     assert r.returncode == 0, r.stderr
     assert f"1 tracklets already in {out}" in r.stderr.replace("\n", "")
     preds = json.loads(out.read_text())
@@ -122,9 +124,10 @@ def test_interrupt_saves_finished_tracklets(engines, tiny_split, tmp_path, monke
     from typer.testing import CliRunner
 
     from jnr.runtime import run_cli
-    from jnr.runtime.pipeline import Pipeline, Result
+    from jnr.runtime.pipeline import Pipeline
+    from jnr.runtime.tracks import Result
 
-    def run(self, tracklets):
+    def run(self, tracklets, frames="all"):
         yield Result("0", 5, [])
         raise KeyboardInterrupt
 

@@ -1,9 +1,17 @@
-"""Early exit: coarse-to-fine order, the exact bound, and runs that stop early."""
+"""Frame-feeding policies (early exit): coarse-to-fine order, the exact bound, the settled rules on fake
+runners whose readings follow the frames, and the real engines on a rendered split."""
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
 from jnr.runtime import early
+from jnr.runtime.data import open_split
+from jnr.runtime.pipeline import Pipeline, Stage
+from jnr.runtime.specs import get_spec
+from jnr.runtime.torso import BASELINE
 from jnr.runtime.vote import ball_sample, vote
 
 
@@ -68,6 +76,116 @@ def test_bad_frames_mode_is_an_error(value):
         early.parse_mode(value)
 
 
+def _frames(root: Path, tid: str, shown: set[int], n: int, hw=(120, 60)) -> None:
+    """A tracklet whose frames in ``shown`` carry the number (bright) and the others nothing (dark)."""
+    d = root / "images" / tid
+    d.mkdir(parents=True)
+    for k in range(n):
+        cv2.imwrite(str(d / f"{tid}_{k}.jpg"), np.full((*hw, 3), 200 if k in shown else 20, np.uint8))
+
+
+def _pose(x):
+    """One confident person, torso in the middle of the input."""
+    n, _, h, w = x.shape
+    out = np.zeros((n, 56, 1), np.float32)
+    out[:, :4, 0] = (w / 2, h / 2, w * 0.8, h * 0.9)
+    out[:, 4, 0] = 0.9
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 2] = 0.95
+    kp[[5, 6, 11, 12], :2] = [
+        (w * 0.7, h * 0.3),
+        (w * 0.3, h * 0.3),
+        (w * 0.65, h * 0.6),
+        (w * 0.35, h * 0.6),
+    ]
+    out[:, 5:, 0] = kp.ravel()
+    return out
+
+
+def _reader(x):
+    """EasyOCR-layout logits: "23" where the crop is bright, nothing (all blank) where it is dark."""
+    charset = get_spec("easyocr-en-g2").charset
+    out = np.full((len(x), 23, len(charset) + 1), -10.0, np.float32)
+    out[:, :, 0] = 10.0
+    bright = x.reshape(len(x), -1).mean(1) > 0
+    out[bright, 0, 0], out[bright, 0, charset.index("2") + 1] = -10.0, 10.0
+    out[bright, 2, 0], out[bright, 2, charset.index("3") + 1] = -10.0, 10.0
+    return out
+
+
+class Fake:
+    backend = "fake"
+    max_batch = 256
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def infer(self, x):
+        return self.fn(x)
+
+    def close(self):
+        pass
+
+
+def _pipeline(gate_passes: bool | None = None) -> Pipeline:
+    """``gate_passes`` None: the gate passes the bright crops (text there), True / False: every / no crop."""
+
+    def gate(x):
+        bright = x.reshape(len(x), -1).mean(1, keepdims=True) > 0 if gate_passes is None else gate_passes
+        return np.where(bright, 5.0, -5.0).astype(np.float32) * np.ones((len(x), 1), np.float32)
+
+    gate = Fake(gate)
+    specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
+    stages = [Stage(s, r) for s, r in zip(specs, (Fake(_pose), gate, Fake(_reader)), strict=True)]
+    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2)
+
+
+def _run(root: Path, frames, gate_passes: bool | None = None) -> dict:
+    return {r.tracklet: r for r in _pipeline(gate_passes).run(open_split(root).tracklets, frames)}
+
+
+@pytest.mark.parametrize("budget", [1, 5, 9, 10, 12, 40])
+def test_a_frame_budget_below_and_above_the_ball_sample_feeds_that_many(tmp_path, budget):
+    """--frames N: N frames fed (coarse order), the ball filter on what was fed; N < 10 crashed before."""
+    _frames(tmp_path, "a", set(range(200)), 200)
+    _frames(tmp_path, "b", set(), 30)
+    got = _run(tmp_path, budget)
+    assert got["a"].funnel.frames == min(budget, 200) and got["a"].funnel.skipped == 200 - min(budget, 200)
+    assert got["b"].funnel.frames == min(budget, 30)
+    assert got["a"].number == (23 if 0.61 * budget > 1.0 else -1) and got["b"].number == -1
+
+
+def test_exact_gives_every_frames_answer_and_settled_stops_a_clear_leader_early(tmp_path):
+    _frames(tmp_path, "lead", set(range(300)), 300)
+    _frames(tmp_path, "few", {150, 151, 152, 153, 154, 155}, 300)  # the number in 6 frames of 300
+    _frames(tmp_path, "none", set(), 300)
+    full, exact, settled = (_run(tmp_path, m) for m in ("all", "exact", "settled"))
+    answers = {"lead": 23, "few": 23, "none": -1}
+    for got in (full, exact, settled):
+        assert {k: r.number for k, r in got.items()} == answers
+    assert settled["lead"].funnel.frames == early.FIRST_ROUND  # 16 frames: 23 at 9.76, far ahead
+    # "nothing yet" is no evidence of -1: the 6 frames are found once the frames fed reach every second one
+    assert settled["few"].funnel.frames * early.COVER_STRIDE >= 300
+    assert 300 / early.COVER_STRIDE <= settled["none"].funnel.frames < 300  # -1 once covered, not before
+
+
+def test_text_the_recognizer_cannot_read_keeps_a_tracklet_going(tmp_path):
+    """Crops the gate passes but nothing reads: -1 does not settle at the coverage; crops the gate stops
+    (no text) let it."""
+    _frames(tmp_path, "t", set(), 300)
+    unread = _run(tmp_path, "settled", gate_passes=True)["t"].funnel
+    assert unread.legible == unread.unread_text == unread.frames == 300  # every frame fed
+    stopped = _run(tmp_path, "settled", gate_passes=False)["t"].funnel
+    assert stopped.unread_text == 0 and stopped.frames < 300
+
+
+def test_one_digit_part_of_a_two_digit_reading_proves_nothing():
+    readings = [("5", 1.0)] * 8 + [("53", 1.0)]  # 5 at 3.12, 53 at 0.61: a lead of 2.5
+    assert not early.clear_leader(readings)
+    assert early.clear_leader([("5", 1.0)] * 8)
+    assert early.clear_leader([("53", 1.0)] * 8 + [("5", 1.0)])  # a two-digit leader stands
+
+
 @pytest.fixture(scope="module")
 def long_split(tmp_path_factory):
     from jnr.synth.write import write_split
@@ -79,17 +197,12 @@ def long_split(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(engines, long_split):
-    from jnr.runtime.backends import load_stages
-    from jnr.runtime.data import open_split
-    from jnr.runtime.pipeline import Pipeline
-    from jnr.runtime.torso import BASELINE
+    import jnr
 
-    stages = load_stages("ort-cpu", engines)
-    tracklets = open_split(long_split).tracklets
     out = {}
     for mode in ("all", "exact", "settled", 24):
-        pipe = Pipeline.for_backend(stages, "ort-cpu", BASELINE, batch=32)
-        out[mode] = ({r.tracklet: r for r in early.run(pipe, tracklets, mode)}, pipe.stats)
+        with jnr.load(engines, backend="ort-cpu", batch=32, frames=mode) as reader:
+            out[mode] = ({r.tracklet: r for r in reader.run(long_split)}, reader.pipeline.stats)
     return out
 
 
@@ -101,14 +214,12 @@ def test_exact_mode_gives_the_full_runs_answers(runs):
 
 
 def test_settled_and_budget_modes_feed_fewer_frames_and_say_so(runs, long_split):
-    from jnr.runtime.data import open_split
-
     lengths = {t.id: len(t.frames) for t in open_split(long_split).tracklets}
     for mode in ("settled", 24):
         results, stats = runs[mode]
         assert stats.frames < runs["all"][1].frames
         for tid, r in results.items():
             f = r.funnel
-            assert f["frames"] + f["skipped"] == lengths[tid] and f["frames"] >= f["person"] >= f["torso"]
+            assert f.frames + f.skipped == lengths[tid] and f.frames >= f.person >= f.torso
             if mode == 24:
-                assert f["frames"] <= 24
+                assert f.frames == 24

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import pytest
@@ -15,9 +13,9 @@ pytest.importorskip("ultralytics")
 pytest.importorskip("lap")
 
 
-def jnr_video(*args: str) -> subprocess.CompletedProcess:
-    code = "from jnr.video.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=900)
+@pytest.fixture(scope="module")
+def jnr_video(run_cli):
+    return lambda *args: run_cli("jnr-video", *args, timeout=900)
 
 
 def frame_count(path) -> int:
@@ -36,12 +34,13 @@ def clip(tmp_path_factory):
     return path, truth
 
 
-def test_jnr_video_reads_the_players_numbers_and_writes_every_frame(clip, engines, tmp_path):
+def test_jnr_video_reads_the_players_numbers_and_writes_every_frame(clip, engines, tmp_path, jnr_video):
     path, truth = clip
     out, tracks, split = tmp_path / "annotated.mp4", tmp_path / "tracks.json", tmp_path / "split"
+    page = tmp_path / "report.html"
     r = jnr_video(
         str(path), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
-        "--json", str(tracks), "--save-tracklets", str(split), "--chunk", "20",
+        "--json", str(tracks), "--save-tracklets", str(split), "--chunk", "20", "--report", str(page),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     numbers = json.loads(tracks.read_text())
@@ -56,6 +55,22 @@ def test_jnr_video_reads_the_players_numbers_and_writes_every_frame(clip, engine
     saved = open_split(split)
     assert {t.id for t in saved.tracklets} == set(numbers)
     assert all(len(t.frames) >= 30 for t in saved.tracklets)
+    # torsos from the tracker's keypoints: no second pose pass, and the page shows each track's work
+    assert "│ pose         │       0.0000" in r.stdout
+    html = page.read_text()
+    assert html.count('class="t ') == len(numbers) and "Annotated frames" in html
+    assert html.count("data:image/jpeg;base64,") > 3 * 4
+
+
+def test_every_nth_frame_still_writes_every_frame(clip, engines, tmp_path, jnr_video):
+    path, truth = clip
+    out, tracks = tmp_path / "a.mp4", tmp_path / "t.json"
+    r = jnr_video(str(path), "--engines", str(engines), "--backend", "ort-cpu", "--out", str(out),
+                  "--json", str(tracks), "--every", "3", "--frames", "all")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert frame_count(out) == 60
+    found = [n for n in json.loads(tracks.read_text()).values() if n != -1]
+    assert found and set(found) <= set(truth["numbers"])
 
 
 @pytest.mark.parametrize(
@@ -65,7 +80,7 @@ def test_jnr_video_reads_the_players_numbers_and_writes_every_frame(clip, engine
         (lambda p: p.write_bytes(b"not a video at all" * 100), "cannot read"),
     ],
 )
-def test_jnr_video_bad_input_is_one_line(tmp_path, make, message):
+def test_jnr_video_bad_input_is_one_line(tmp_path, make, message, jnr_video):
     bad = tmp_path / "bad.mp4"
     make(bad)
     r = jnr_video(str(bad), "--engines", str(tmp_path / "none"))

@@ -1,0 +1,138 @@
+"""One jnr-bench row: a backend and precision run over the same tracklets, ``--repeat`` times, each row in
+a process of its own so its peak memory is its own."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from jnr.runtime.reader import RunConfig, open_pipeline
+
+# bench name -> (jnr-run backend, ONNX precision); "default" is what plain `jnr-run` does (backend and
+# precision auto, --frames settled): the headline row, always run first
+HEADLINE = "default"
+VARIANTS = {
+    HEADLINE: ("auto", "auto"),
+    "torch": ("torch", "fp32"),
+    "torch-batched": ("torch-batched", "fp32"),
+    "torch-cuda-fp16": ("torch-batched", "fp16"),  # GPU only: batched FP16 eager
+    "torch-cudagraph": ("torch-cudagraph", "fp16"),  # GPU only: batched FP16, one CUDA graph per batch size
+    "ort-cpu": ("ort-cpu", "fp32"),
+    "ort-cpu-fp16": ("ort-cpu", "fp16"),
+    "ort-cpu-int8": ("ort-cpu", "int8"),  # every stage with an INT8 artifact (jnr-export --int8)
+    "ort-cuda": ("ort-cuda", "fp16"),
+    "ort-trt": ("ort-trt", "fp16"),
+    "trt": ("trt", "fp16"),
+}
+BENCH_SEED = 2023
+# the generated split holds only fonts, shirt patterns and number styles no shipped model was trained on
+BENCH_STYLES = "unseen"
+
+
+def data_split(data: Path | None, tracklets: int, say) -> Path:
+    """DATA, or a cached synthetic split of held-out styles."""
+    if data is not None:
+        return data
+    from jnr.synth.write import write_split
+
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "jnr"
+        / f"bench-{BENCH_SEED}-{tracklets}-{BENCH_STYLES}"
+    )
+    if not (cache / "test" / "test_gt.json").exists():
+        say(f"generating {tracklets} synthetic tracklets (50-400 frames, seed {BENCH_SEED}, {BENCH_STYLES})")
+        write_split(cache, "test", tracklets, (50, 400), BENCH_SEED, styles=BENCH_STYLES)
+    return cache / "test"
+
+
+def in_own_process(fn, *args):
+    """``fn(*args)`` in a fresh process (spawned: no inherited threads or memory); returns its result."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far: Linux's VmHWM, which starts afresh with the process
+    image (ru_maxrss survives fork + exec: a spawned child would report its parent's peak); else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: int, rule: str,
+                threads: int | None, frames: str | int = "all") -> dict:  # fmt: skip
+    """One row: the headline resolves as plain jnr-run (backend auto, --frames settled); the torch row is the
+    published baseline's way, every frame one at a time."""
+    backend, precision = VARIANTS[name]
+    if name == HEADLINE:
+        frames = "settled"
+    elif name == "torch":
+        frames = "all"
+    cfg = RunConfig(engines, backend, precision, batch, 4, threads, rule, frames)
+    pipe, opened = open_pipeline(cfg)
+    c = opened.config
+    with pipe:
+        list(pipe.run(tracklets[:1], "all"))  # warm-up
+        runs, preds = [], {}
+        for _ in range(repeat):
+            pipe.stats = type(pipe.stats)()
+            preds = {r.tracklet: r.number for r in pipe.run(tracklets, c.frames)}
+            runs.append(pipe.stats)
+        out = _figures(runs, tracklets, c, preds, precision)
+        stages = {"pose": pipe.pose, "legibility": pipe.leg, "str": pipe.str}
+        eager = {k: getattr(s.runner, "graph_error", None) for k, s in stages.items() if s.runner is not None}
+    eager = {k: v for k, v in eager.items() if v}
+    if eager:  # stages CUDA graphs could not capture ran eagerly
+        out["cuda_graph_errors"] = eager
+    if c.backend.startswith("torch") and _cuda():
+        import torch
+
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def _cuda() -> bool:
+    import importlib.util
+
+    if not importlib.util.find_spec("torch"):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _figures(runs: list, tracklets: list, c: RunConfig, preds: dict, precision: str) -> dict:
+    from jnr.runtime.pipeline import TIMED
+    from jnr.runtime.runners import get_backend
+
+    n = len(tracklets)
+    per = {k: [s.seconds[k] / n for s in runs] for k in TIMED}
+    per["total"] = [s.wall / n for s in runs]
+    wall = max(statistics.median(s.wall for s in runs), 1e-9)
+    last = runs[-1]
+    in_split = sum(len(t.frames) for t in tracklets)
+    return {
+        "backend": c.backend,
+        "precision": precision,
+        "repeat": len(runs),
+        "batch": 1 if get_backend(c.backend).per_image else c.batch,
+        "sec_per_tracklet": {k: statistics.median(v) for k, v in per.items()},
+        "spread": {k: [min(v), max(v)] for k, v in per.items()},
+        "frames_per_second": last.frames / wall,
+        # the split's frames per second of wall time: how fast footage gets through, early exit included
+        "split_frames_per_second": in_split / wall,
+        "frames_mode": c.frames,
+        "items": {"frames": last.frames, "torso_crops": last.torso_crops, "legible": last.legible},
+        "frames_in_split": in_split,
+        "predictions": preds,
+    }

@@ -1,0 +1,32 @@
+"""The command-line options every command that runs the pipeline shares (jnr-run, jnr-video, jnr-bench,
+the profiler), declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jnr.runtime.runners import CHOICES
+
+Engines = Annotated[Path, typer.Option(help="Folder with manifest.json from jnr-export")]
+Backend = Annotated[str, typer.Option(help="|".join(CHOICES))]
+Batch = Annotated[int, typer.Option(min=1, help="Crops per model call")]
+Precision = Annotated[
+    str, typer.Option(help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it)")
+]
+Threads = Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")]
+Rule = Annotated[
+    str | None,
+    typer.Option(help="Torso crop rule: baseline|seed (default: the engines' preset, else baseline)"),
+]
+Frames = Annotated[
+    str,
+    typer.Option(
+        help="all: every frame; exact: stop feeding a tracklet once no remaining frame can change its answer "
+        "(same answers as all); settled: also stop on a clear lead, or on -1 once the frames seen cover the "
+        "tracklet with nothing read; N: the first N frames, coarse to fine"
+    ),
+]
+Workers = Annotated[int, typer.Option(min=1, help="Decode threads")]
