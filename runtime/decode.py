@@ -151,8 +151,9 @@ def gate(
 ) -> list[Gated]:
     """A legibility stage's raw output -> per crop, what goes on to the recognizer: ``sigmoid`` passes the
     crop at >= threshold; ``db-text`` passes it cut to its best text box, and where it finds no text (a
-    detector trained on text lines misses most lone digits) the whole crop with ``extra["unboxed_floor"]``:
-    its reading counts only at that charset confidence, the recognizer's own word that a digit is there;
+    detector trained on text lines misses most lone digits) the whole crop with ``extra["unboxed_floor"]``,
+    where the detector's map still shows a trace of text (``extra["unboxed_trace"]``): its reading counts only
+    at that charset confidence, the recognizer's own word that a digit is there;
     ``none`` (no model, ``out`` None) passes every crop."""
     if spec.decode == "none":
         return [Gated(c, 1.0) for c in crops]
@@ -160,14 +161,16 @@ def gate(
         prob = sigmoid(spec, out)
         return [Gated(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
     if spec.decode == "db-text":
-        floor = spec.extra.get("unboxed_floor")
+        floor, trace = spec.extra.get("unboxed_floor"), spec.extra.get("unboxed_trace", 0.0)
         res = []
         for c, o, pl in zip(crops, out, places, strict=True):
             (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
             if x1 > x0:
                 res.append(Gated(c[y0:y1, x0:x1], score))
-            else:
-                res.append(Gated(None if floor is None else c, 0.0, floor or 0.0))
+                continue
+            peak = float(np.max(o))  # the detector's strongest text response: a trace where it boxed none
+            read = floor is not None and peak >= trace
+            res.append(Gated(c if read else None, peak, floor or 0.0))
         return res
     raise ValueError(f"{spec.name}: decode {spec.decode!r} is not a legibility stage's")
 

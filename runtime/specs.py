@@ -162,8 +162,10 @@ PPOCR_V6_DET = StageSpec(
     # text lines and misses most lone digits (19-37% of readable one-digit torso crops against 80-84% of
     # two-digit ones, both drawings): a crop it finds no text in still goes to the recognizer whole, and its
     # reading counts only at ``unboxed_floor`` charset confidence (the recognizer, trained on real text,
-    # sure that a digit and nothing else is there)
-    extra={"binarize": 0.3, "unclip": 1.6, "pad": 0.1, "unboxed_floor": 0.9},
+    # sure that a digit and nothing else is there), and only where the detector's map still holds a trace
+    # of text (max probability >= ``unboxed_trace``: readable lone digits 0.15-0.24 at the median, numberless
+    # torsos 0.001-0.002), which spares the recognizer most numberless crops (benchmarks/README.md)
+    extra={"binarize": 0.3, "unclip": 1.6, "pad": 0.1, "unboxed_floor": 0.9, "unboxed_trace": 0.02},
     weights="rapidocr:models/PP-OCRv6_det_small.onnx",
     description="PaddleOCR PP-OCRv6 small text detector (DB) from rapidocr, ONNX only: passes a torso "
     "crop on only where it finds text, cut to the best text box",
@@ -175,7 +177,10 @@ SPECS: dict[str, StageSpec] = {
         StageSpec(
             name="yolo11n-pose",
             stage="pose",
-            input_hw=(192, 128),
+            # 128 x 64 (h x w): real SoccerNet crops are 57 x 127 px at the median (w x h), so a larger
+            # letterbox only upsamples them; 192 x 128 cost 2.5x as much and read fewer tracklets on both
+            # drawings (benchmarks/README.md, "Pose")
+            input_hw=(128, 64),
             color="RGB",
             resize="letterbox",
             mean=(0.0, 0.0, 0.0),

@@ -114,9 +114,13 @@ def test_text_box_maps_to_the_crop_picks_the_largest_and_pads():
         ("none", {}, None, [True, True], [0.0, 0.0]),
         ("sigmoid", {}, np.array([[2.0], [-2.0]], np.float32), [True, False], [0.0, 0.0]),
         ("db-text", {}, np.stack([_text_map(), _text_map(level=0.0)]), [True, False], [0.0, 0.0]),
-        # the default: a crop without text goes on whole, its reading to count only at charset confidence 0.9
-        ("db-text", {"unboxed_floor": 0.9}, np.stack([_text_map(), _text_map(level=0.0)]),
-         [True, True], [0.0, 0.9]),
+        # a crop without text goes on whole, its reading to count only at charset confidence 0.9
+        ("db-text", {"unboxed_floor": 0.9, "unboxed_trace": 0.0},
+         np.stack([_text_map(), _text_map(level=0.0)]), [True, True], [0.0, 0.9]),
+        # the default: ... where the detector's map holds a trace of text (0.1, under the binarize level:
+        # no box), not where it holds none
+        ("db-text", {"unboxed_floor": 0.9, "unboxed_trace": 0.02},
+         np.stack([_text_map(level=0.1), _text_map(level=0.01)]), [True, False], [0.9, 0.9]),
     ],
 )  # fmt: skip
 def test_every_gate_kind_passes_or_stops_a_crop(decode, extra, out, passed, floors):
@@ -126,9 +130,9 @@ def test_every_gate_kind_passes_or_stops_a_crop(decode, extra, out, passed, floo
     got = dec.gate(spec, out, places, crops)
     assert [g.crop is not None for g in got] == passed and [g.floor for g in got] == floors
     if decode == "db-text":  # a boxed crop goes on cut to its text box, an unboxed one whole
-        assert got[0].crop.shape[0] < 64 and got[0].crop.shape[1] < 64
+        assert got[0].floor > 0 or (got[0].crop.shape[0] < 64 and got[0].crop.shape[1] < 64)
         assert got[1].crop is None or got[1].crop.shape == (64, 64, 3)
-    assert PPOCR_V6_DET.extra["unboxed_floor"] == 0.9
+    assert PPOCR_V6_DET.extra["unboxed_floor"] == 0.9 and PPOCR_V6_DET.extra["unboxed_trace"] == 0.02
 
 
 def test_bgr_order_in_both_implementations():
