@@ -24,7 +24,7 @@ import numpy as np
 
 from jnr.synth.shaded_body import ANKLE_Y, Canvas, draw_figure, project, skeleton
 from jnr.synth.shaded_plan import FACES, GLYPHS, ShadedPlan, _face, glyph_image, plan
-from jnr.synth.tracklet import FPS, MIN_READABLE_PX, READABLE_FACING, encode_jpeg
+from jnr.synth.tracklet import FPS, MIN_READABLE_PX, READABLE_FACING, annotation, encode_jpeg
 
 RENDER_H = 240.0  # body height in pixels while drawing
 __all__ = ["FACES", "GLYPHS", "glyph_image", "plan", "render_frame", "render_tracklet"]
@@ -191,20 +191,7 @@ def render_frame(p: ShadedPlan, k: int, rng: np.random.Generator, phase: float) 
             and full
             and blur < 0.6 * (nb[2] - nb[0])
         )
-    v = kp[:, 2] > 0
-    person = (
-        [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())]
-        if v.any()
-        else None
-    )
-    ann = {
-        "facing": "back" if facing > 0 else "front",
-        "keypoints": np.round(kp, 2).tolist(),
-        "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,
-        "readable": readable,
-        "person_box": person,
-    }
-    return crop, ann
+    return crop, annotation(kp, nb, readable, facing > 0)
 
 
 def render_tracklet(

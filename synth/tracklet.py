@@ -198,20 +198,7 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
             and not hidden
             and blur * 2 + 1 < 0.6 * (nb[2] - nb[0])
         )
-    v = kp[:, 2] > 0
-    person = (
-        [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())]
-        if v.any()
-        else None
-    )
-    ann = {
-        "facing": "back" if facing_back > 0 else "front",
-        "keypoints": np.round(kp, 2).tolist(),
-        "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,
-        "readable": readable,
-        "person_box": person,
-    }
-    return crop, ann
+    return crop, annotation(kp, nb, readable, facing_back > 0)
 
 
 def _other(canvas, plan: Plan, theta: float, t: float, s: float, rng, behind: bool) -> list[float]:
@@ -236,6 +223,24 @@ def encode_jpeg(bgr: np.ndarray, quality: int) -> bytes:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buf.tobytes()
+
+
+def annotation(kp: np.ndarray, nb, readable: bool, back: bool) -> dict:
+    """One frame's annotation, as both drawings write it: facing, COCO keypoints (x, y, visible), the number's
+    box (None: no number), whether it is readable, and the box of the visible keypoints."""
+    v = kp[:, 2] > 0
+    person = (
+        [float(kp[v, 0].min()), float(kp[v, 1].min()), float(kp[v, 0].max()), float(kp[v, 1].max())]
+        if v.any()
+        else None
+    )
+    return {
+        "facing": "back" if back else "front",
+        "keypoints": np.round(kp, 2).tolist(),
+        "number_box": [round(float(x), 2) for x in nb] if nb is not None else None,
+        "readable": readable,
+        "person_box": person,
+    }
 
 
 def render_tracklet(

@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fakes import pose_out
 
 from jnr.runtime import early
 from jnr.runtime.data import open_split
@@ -84,24 +85,6 @@ def _frames(root: Path, tid: str, shown: set[int], n: int, hw=(120, 60)) -> None
         cv2.imwrite(str(d / f"{tid}_{k}.jpg"), np.full((*hw, 3), 200 if k in shown else 20, np.uint8))
 
 
-def _pose(x):
-    """One confident person, torso in the middle of the input."""
-    n, _, h, w = x.shape
-    out = np.zeros((n, 56, 1), np.float32)
-    out[:, :4, 0] = (w / 2, h / 2, w * 0.8, h * 0.9)
-    out[:, 4, 0] = 0.9
-    kp = np.zeros((17, 3), np.float32)
-    kp[:, 2] = 0.95
-    kp[[5, 6, 11, 12], :2] = [
-        (w * 0.7, h * 0.3),
-        (w * 0.3, h * 0.3),
-        (w * 0.65, h * 0.6),
-        (w * 0.35, h * 0.6),
-    ]
-    out[:, 5:, 0] = kp.ravel()
-    return out
-
-
 def _reader(x):
     """EasyOCR-layout logits: "23" where the crop is bright, nothing (all blank) where it is dark."""
     charset = get_spec("easyocr-en-g2").charset
@@ -136,7 +119,7 @@ def _pipeline(gate_passes: bool | None = None) -> Pipeline:
 
     gate = Fake(gate)
     specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
-    stages = [Stage(s, r) for s, r in zip(specs, (Fake(_pose), gate, Fake(_reader)), strict=True)]
+    stages = [Stage(s, r) for s, r in zip(specs, (Fake(pose_out), gate, Fake(_reader)), strict=True)]
     return Pipeline(*stages, rule=BASELINE, batch=16, workers=2)
 
 

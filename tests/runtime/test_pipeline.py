@@ -5,6 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fakes import pose_out
 
 from jnr.runtime.data import open_split
 from jnr.runtime.pipeline import Pipeline, Stage
@@ -21,24 +22,6 @@ class Fake:
     def infer(self, x):
         self.calls.append(len(x))
         return self.fn(x)
-
-
-def pose_out(x):
-    """One confident person whose torso spans the middle of the input."""
-    n, _, h, w = x.shape
-    out = np.zeros((n, 56, 1), np.float32)
-    out[:, :4, 0] = (w / 2, h / 2, w * 0.8, h * 0.9)
-    out[:, 4, 0] = 0.9
-    kp = np.zeros((17, 3), np.float32)
-    kp[:, 2] = 0.95
-    kp[[5, 6, 11, 12], :2] = [
-        (w * 0.7, h * 0.3),
-        (w * 0.3, h * 0.3),
-        (w * 0.65, h * 0.6),
-        (w * 0.35, h * 0.6),
-    ]
-    out[:, 5:, 0] = kp.ravel()
-    return out
 
 
 def str_out(x):
