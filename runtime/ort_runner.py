@@ -16,6 +16,7 @@ PROVIDERS = {
     "ort-cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "ort-cpu": ["CPUExecutionProvider"],
 }
+CPU_LANES = 2  # concurrent runs per CPU session (OrtRunner)
 
 
 def physical_cores() -> int:
@@ -43,7 +44,6 @@ class OrtRunner(Lifecycle):
         max_batch: int = 256,
         threads: int | None = None,
         cache_dir: Path | None = None,
-        lanes: int | None = None,
         fp16: bool = False,
         profile: Path | None = None,
     ) -> None:
@@ -63,10 +63,10 @@ class OrtRunner(Lifecycle):
         )
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         cores = threads or physical_cores()
-        # on CPU, ``lanes`` runs (default: 2 where there are 2 cores) split each batch and run at once, each
-        # on cores // lanes threads: small convolutions scale badly across threads, so two single-threaded
-        # runs beat one two-threaded run (2-core CPU: 11% less wall end to end, benchmarks/README.md)
-        self.lanes = max(1, min(cores, lanes or 2)) if backend == "ort-cpu" else 1
+        # on CPU, CPU_LANES runs (fewer where there are fewer cores) split each batch and run at once, each on
+        # cores // lanes threads: small convolutions scale badly across threads, so two single-threaded runs
+        # beat one two-threaded run (2-core CPU: 11% less wall end to end, benchmarks/README.md)
+        self.lanes = max(1, min(cores, CPU_LANES)) if backend == "ort-cpu" else 1
         so.intra_op_num_threads = max(1, cores // self.lanes)
         self.pool = ThreadPoolExecutor(self.lanes) if self.lanes > 1 else None
         if backend == "ort-cpu":
