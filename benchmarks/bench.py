@@ -24,6 +24,7 @@ from jnr.runtime import early
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import open_split
+from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.runners import get_backend
@@ -85,6 +86,7 @@ def bench(
         str,
         typer.Option(help="all|exact|settled|N, as jnr-run --frames; the torch row always runs every frame"),
     ] = "settled",
+    vote: opt.Vote = DEFAULT_VOTE,
 ) -> None:
     """Run every backend over the same tracklets; print a table, write NAME.json and NAME.png."""
     try:
@@ -102,7 +104,7 @@ def bench(
     for b in wanted:
         try:
             with console.status(f"[bold]{b}[/bold] x{repeat}"):
-                args = (b, split.tracklets, engines, batch, repeat, rule, threads, mode)
+                args = (b, split.tracklets, engines, batch, repeat, rule, threads, mode, vote)
                 results[b] = in_own_process(run_variant, *args)
         except (JnrError, RuntimeError, ImportError, OSError, BrokenProcessPool) as e:  # cannot run here
             console.print(f"[yellow]warning:[/yellow] {b} skipped: {str(e).splitlines()[0]}", soft_wrap=True)

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.reader import RunConfig, open_pipeline
 
 # bench name -> (jnr-run backend, ONNX precision); "default" is what plain `jnr-run` does (backend and
@@ -69,15 +70,17 @@ def peak_rss_mb() -> float:
 
 
 def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: int, rule: str,
-                threads: int | None, frames: str | int = "all") -> dict:  # fmt: skip
+                threads: int | None, frames: str | int = "all",
+                vote: str = DEFAULT_VOTE) -> dict:  # fmt: skip
     """One row: the headline resolves as plain jnr-run (backend auto, --frames settled); the torch row is the
-    published baseline's way, every frame one at a time."""
+    published baseline's way, every frame one at a time. Every row decides with the same ``vote``, so rows
+    do the same work."""
     backend, precision = VARIANTS[name]
     if name == HEADLINE:
         frames = "settled"
     elif name == "torch":
         frames = "all"
-    cfg = RunConfig(engines, backend, precision, batch, 4, threads, rule, frames)
+    cfg = RunConfig(engines, backend, precision, batch, 4, threads, rule, frames, vote=vote)
     pipe, opened = open_pipeline(cfg)
     c = opened.config
     with pipe:
@@ -132,6 +135,7 @@ def _figures(runs: list, tracklets: list, c: RunConfig, preds: dict, precision: 
         # the split's frames per second of wall time: how fast footage gets through, early exit included
         "split_frames_per_second": in_split / wall,
         "frames_mode": c.frames,
+        "vote": c.vote,
         "items": {"frames": last.frames, "torso_crops": last.torso_crops, "legible": last.legible},
         "frames_in_split": in_split,
         "predictions": preds,

@@ -1,4 +1,5 @@
-"""The SoccerNet jersey-2023 split layout: ``<split>/images/<tracklet_id>/*.jpg`` + ``<split>_gt.json``.
+"""The SoccerNet jersey-2023 split layout: ``<split>/images/<tracklet_id>/*.jpg`` + ``<split>_gt.json`` (or
+``gt.json``).
 
 Reading streams: tracklets are listed up front (paths only) and images are decoded on demand by a
 thread pool with a bounded number of frames in flight.
@@ -107,6 +108,8 @@ def open_split(root: str | Path) -> Split:
         )
         tracklets.append(Tracklet(d.name, tuple(frames)))
     gt_path = root / f"{root.name}_gt.json"
+    if not gt_path.exists() and (root / "gt.json").exists():  # a split laid out as shared/real's
+        gt_path = root / "gt.json"
     gt = load_labels(gt_path) if gt_path.exists() else None
     return Split(root, tracklets, gt, gt_path if gt is not None else None)
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jnr.runtime.decision import BOXED, WHOLE, WIDE_BOX
 from jnr.runtime.preprocess import Placement
 from jnr.runtime.specs import StageSpec
 
@@ -139,11 +140,13 @@ def text_box(spec: StageSpec, prob: np.ndarray, place: Placement, hw: tuple[int,
 
 class Gated(NamedTuple):
     """What a legibility stage makes of one crop: what the recognizer reads (None: nothing), the stage's
-    score, and the confidence a reading of it needs to count (0: any)."""
+    score, the confidence a reading of it needs to count (0: any), and where it sits in the torso
+    (jnr.runtime.decision: BOXED, a text box well inside it; WHOLE, the torso with its sides)."""
 
     crop: np.ndarray | None
     score: float
     floor: float = 0.0
+    where: str = WHOLE
 
 
 def gate(
@@ -166,7 +169,8 @@ def gate(
         for c, o, pl in zip(crops, out, places, strict=True):
             (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
             if x1 > x0:
-                res.append(Gated(c[y0:y1, x0:x1], score))
+                wide = x1 - x0 >= WIDE_BOX * c.shape[1]
+                res.append(Gated(c[y0:y1, x0:x1], score, 0.0, WHOLE if wide else BOXED))
                 continue
             peak = float(np.max(o))  # the detector's strongest text response: a trace where it boxed none
             read = floor is not None and peak >= trace

@@ -75,7 +75,7 @@ class PipelineActor:
         for name, blob in engine_files.items():
             Path(self._dir, name).write_bytes(blob)
         self.pipe, opened = open_pipeline(replace(cfg.run, engines=Path(self._dir)))
-        self.frames = opened.config.frames
+        self.frames, self.start = opened.config.frames, opened.config.start
 
     def __call__(self, batch: dict) -> dict:
         _maybe_crash(list(map(str, batch["id"])))
@@ -83,7 +83,7 @@ class PipelineActor:
             Tracklet(str(tid), tuple(Path(p) for p in frames))
             for tid, frames in zip(batch["id"], batch["frames"], strict=True)
         ]
-        results, errors, stats = run_batch(self.pipe, tracklets, self.frames)
+        results, errors, stats = run_batch(self.pipe, tracklets, self.frames, self.start)
         ids = [t.id for t in tracklets]
         return {
             "id": ids,
@@ -93,7 +93,9 @@ class PipelineActor:
         }
 
 
-def run_batch(pipe, tracklets: list[Tracklet], frames) -> tuple[dict[str, Result], dict[str, str], Stats]:
+def run_batch(
+    pipe, tracklets: list[Tracklet], frames, start: str = "pose"
+) -> tuple[dict[str, Result], dict[str, str], Stats]:
     """Results of a batch of tracklets on ``pipe`` and the stage figures of everything run; a batch that
     raises runs again one tracklet at a time, so one bad tracklet does not sink the others (its error is
     kept). The figures count every attempt, the failed one and the ones after it."""
@@ -106,7 +108,7 @@ def run_batch(pipe, tracklets: list[Tracklet], frames) -> tuple[dict[str, Result
                 continue
             pipe.stats = Stats()
             try:
-                results.update({r.tracklet: r for r in pipe.run(part, frames)})
+                results.update({r.tracklet: r for r in pipe.run(part, frames, start)})
             except Exception as e:
                 if len(part) == 1:
                     errors[part[0].id] = f"{type(e).__name__}: {e}"

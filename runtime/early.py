@@ -6,7 +6,9 @@ different times. A policy orders a tracklet's frames and says after each of its 
 
 - ``all``: every frame, in frame order, in one round.
 - ``exact``: coarse to fine (the ball filter's 10 sample frames, then strides n/2, n/4, ...); stops when no
-  outcome of the remaining frames can change the vote. Each frame gives at most one reading of confidence
+  outcome of the remaining frames can change the vote. The proof below is the baseline rule's
+  (``--vote baseline``); a rule it does not hold for (``Rule.exact`` False) runs ``exact`` as ``all``
+  (jnr.runtime.reader says so). Each frame gives at most one reading of confidence
   <= 1, so R frames add at most R x 0.61 to any two-digit number and R x 0.39 to any one-digit one; the answer
   is settled when no number (seen or not) can reach the leader's sum (ties go to the smaller number), and, for
   -1, when no number can pass 1.0. Provably the full run's answer.
@@ -16,7 +18,9 @@ different times. A policy orders a tracklet's frames and says after each of its 
   the tracklet (every COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING, and every crop the
   gate passed was read (text the recognizer could not read is a reason to look further). "Nothing read yet"
   is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last
-  frame. Measured against the full run in docs/defaults.md.
+  frame. Measured against the full run in docs/defaults.md. Each test reads the readings the tracklet's
+  rule counts (a stroke at a crop's side does not), and a leader stops a tracklet only where the rule
+  would answer it.
 - an integer N: the first N frames in coarse order.
 
 A tracklet that fits whole in its first round goes in frame order: that is a full run. The ball filter
@@ -28,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from jnr.runtime.decision import counted
 from jnr.runtime.tracks import TrackState
 from jnr.runtime.vote import (
     ILLEGIBLE,
@@ -133,23 +138,29 @@ class Policy:
             return False
         if st.fed >= len(ball_sample(st.n)) and st.is_ball():
             return True  # the ball filter decides, whatever the readings
-        if not can_change(st.readings, st.remaining):
+        if st.rule.exact and not can_change(st.readings, st.remaining):
             return True
         if self.mode == "exact":
             return False
-        if clear_leader(st.readings):
+        readings = counted(st.readings)
+        if clear_leader(readings) and st.decide() == top_candidates(readings, 1)[0][0]:
             return True
-        top = top_candidates(st.readings, 1)
+        top = top_candidates(readings, 1)
         nothing = (top[0][1] if top else 0.0) <= SETTLED_NOTHING and st.funnel.unread_text == 0
         return st.fed * COVER_STRIDE >= st.n and nothing
 
     def settled_open(self, st: TrackState) -> bool:
         """For a stream without a known end (a clip's track): only evidence for a number stops it (the lead
-        rule); -1 never settles, since a player may still turn round; a budget stops after its frames;
-        ``all`` and ``exact`` read every crop."""
+        rule, on a number the track's rule answers); -1 never settles, since a player may still turn round;
+        a budget stops after its frames; ``all`` and ``exact`` read every crop."""
         if isinstance(self.mode, int):
             return st.funnel.frames >= self.mode
-        return self.mode == "settled" and clear_leader(st.readings)
+        readings = counted(st.readings)
+        return (
+            self.mode == "settled"
+            and clear_leader(readings)
+            and st.decide() == top_candidates(readings, 1)[0][0]
+        )
 
 
 def parse_mode(value: str | int) -> str | int:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from jnr.runtime.decision import DEFAULT_VOTE, RULES
 from jnr.runtime.runners import CHOICES
 
 Engines = Annotated[Path, typer.Option(help="Folder with manifest.json from jnr-export")]
@@ -30,3 +31,17 @@ Frames = Annotated[
     ),
 ]
 Workers = Annotated[int, typer.Option(min=1, help="Decode threads")]
+Vote = Annotated[
+    str,
+    typer.Option(
+        help=f"Decision rule: {'|'.join(RULES)} (default {DEFAULT_VOTE}: readings weighed by where they sit "
+        "and how much of the tracklet agrees; baseline: the published vote exactly)"
+    ),
+]
+Start = Annotated[
+    str,
+    typer.Option(
+        help="What the frames are: pose (full players), gate (torso crops), str (tight number crops: the "
+        "recognizer and the decision alone)"
+    ),
+]

@@ -20,12 +20,25 @@ import numpy as np
 from jnr.runtime import decode as dec
 from jnr.runtime import early, preprocess
 from jnr.runtime.data import Tracklet, iter_frames
+from jnr.runtime.decision import (
+    DEFAULT_VOTE,
+    EDGE,
+    GIVEN,
+    INNER,
+    INNER_KEEP,
+    Reading,
+    Rule,
+    get_rule,
+    inner_agrees,
+    needs_inner,
+)
 from jnr.runtime.lifecycle import Lifecycle
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
 from jnr.runtime.tracks import Result, TrackState, empty_result, thumbnail
 
 TIMED = ("decode", "pose", "crop", "legibility", "str", "vote")
+STARTS = ("pose", "gate", "str")  # where frames enter: full players, torso crops, number crops
 
 
 class Runner(Protocol):
@@ -104,11 +117,14 @@ class Pipeline(Lifecycle):
         workers: int = 4,
         per_image: bool = False,
         samples: int = 0,
+        decision: str | Rule = DEFAULT_VOTE,
     ) -> None:
         """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
-        rejected by the gate) in each Result, for reports; 0 keeps none."""
+        rejected by the gate) in each Result, for reports; 0 keeps none. ``decision``: the rule that turns
+        readings into an answer (jnr.runtime.decision.RULES)."""
         self.pose, self.leg, self.str = pose, legibility, str_
         self.samples = samples
+        self.decision = get_rule(decision)
         self.rule = rule
         self.batch = 1 if per_image else batch
         self.workers = workers
@@ -164,21 +180,50 @@ class Pipeline(Lifecycle):
         return keep
 
     def _str(self, items: list[Item]) -> list[Item]:
-        """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none."""
+        """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none. Where
+        the rule asks, a counted reading of a crop with the torso's sides in it is checked on the crop's
+        inner part (``where``: INNER where it reads the same number, EDGE where not)."""
         out, _ = self._run(self.str, [g.crop for _, g in items])
-        for (st, g), (text, conf) in zip(items, dec.reading(self.str.spec, out), strict=True):
-            reading = (text, conf) if conf >= g.floor else ("", 0.0)
+        readings = [
+            Reading(text, conf, g.where) if conf >= g.floor else Reading("", 0.0, g.where)
+            for (_, g), (text, conf) in zip(items, dec.reading(self.str.spec, out), strict=True)
+        ]
+        if self.decision.inner:
+            readings = self._check_inner(items, readings)
+        for (st, g), reading in zip(items, readings, strict=True):
             st.add_reading(reading, passed_by_gate=g.floor == 0.0)
-            if reading[0] and len(st.shown) < self.samples:
-                st.shown.append((thumbnail(g.crop), *reading))
+            if reading.text and reading.where != EDGE and len(st.shown) < self.samples:
+                st.shown.append((thumbnail(g.crop), reading.text, reading.conf))
         return []
 
+    def _check_inner(self, items: list[Item], readings: list[Reading]) -> list[Reading]:
+        """Read the middle INNER_KEEP of a WHOLE crop's width again where its reading is a counted digit
+        (jnr.runtime.decision.needs_inner): INNER where that backs the reading (inner_agrees), EDGE where
+        not."""
+        todo = [i for i, r in enumerate(readings) if needs_inner(r)]
+        if not todo:
+            return readings
+        inner = []
+        for i in todo:
+            c = items[i][1].crop
+            cut = round(c.shape[1] * (1 - INNER_KEEP) / 2)
+            inner.append(np.ascontiguousarray(c[:, cut : c.shape[1] - cut]))
+        out, _ = self._run(self.str, inner)
+        readings = list(readings)
+        for i, inner_reading in zip(todo, dec.reading(self.str.spec, out), strict=True):
+            backed = inner_agrees(readings[i].text, inner_reading)
+            readings[i] = readings[i]._replace(where=INNER if backed else EDGE)
+        return readings
+
     def run(
-        self, tracklets: Iterable[Tracklet], frames: str | int | early.Policy = "all"
+        self, tracklets: Iterable[Tracklet], frames: str | int | early.Policy = "all", start: str = "pose"
     ) -> Iterator[Result]:
         """Yield one Result per tracklet, as soon as each is done (not in input order); ``frames``: the
-        feeding policy (jnr.runtime.early: all, exact, settled or a frame budget)."""
-        start = time.perf_counter()
+        feeding policy (jnr.runtime.early: all, exact, settled or a frame budget); ``start``: what the
+        frames are (STARTS: full players, torso crops, or number crops, which go to the recognizer alone;
+        the ball filter then does not apply)."""
+        t_start = time.perf_counter()
+        first = STARTS.index(start)
         policy = early.policy(frames)
         for q in self.queues:  # what an interrupted run left behind
             q.items.clear()
@@ -192,16 +237,21 @@ class Pipeline(Lifecycle):
             yield empty_result(t.id)
         window = policy.window or max(1, len(todo))
         for i in range(0, len(todo), window):
-            states = [TrackState(t, policy.order(len(t.frames))) for t in todo[i : i + window]]
-            yield from self._rounds(states, policy)
-        self.stats.wall += time.perf_counter() - start
+            states = [self.state(t, policy.order(len(t.frames)), ball_filter=first == 0)
+                      for t in todo[i : i + window]]  # fmt: skip
+            yield from self._rounds(states, policy, first)
+        self.stats.wall += time.perf_counter() - t_start
 
-    def _rounds(self, states: list[TrackState], policy: early.Policy) -> Iterator[Result]:
+    def state(self, tracklet: Tracklet, order: list[int], ball_filter: bool = True) -> TrackState:
+        """A new tracklet in flight, decided by this pipeline's rule."""
+        return TrackState(tracklet, order, ball_filter=ball_filter, rule=self.decision)
+
+    def _rounds(self, states: list[TrackState], policy: early.Policy, first: int) -> Iterator[Result]:
         size = early.FIRST_ROUND
         while states:
             jobs = [(st, policy.take(st, size)) for st in states]
             states = []
-            for st in self._stream(jobs):
+            for st in self._stream(jobs, first):
                 if policy.done(st):
                     yield self._finish(st)
                 else:
@@ -228,7 +278,7 @@ class Pipeline(Lifecycle):
 
     def _stream(self, jobs: list[tuple[TrackState, list[int]]], first: int = 0) -> Iterator[TrackState]:
         """Feed one round (each state's positions) through the stages from stage ``first`` (1: the frames
-        are torso crops); yield each state once its round's items have all left them."""
+        are torso crops, 2: number crops); yield each state once its round's items have all left them."""
         by_id = {st.tracklet.id: (st, pos) for st, pos in jobs}
         # the batched path preprocesses pose inputs in the decode workers, overlapping inference
         transform = None if self.batch == 1 or first else partial(self.prepare, self.pose.spec)
@@ -256,11 +306,16 @@ class Pipeline(Lifecycle):
                 st.funnel.frames += 1
                 st.sizes[pos[fr.index]] = fr.image.shape[:2]
                 st.pending += 1
-                if first:  # a torso crop: the person and the torso were found upstream
+                if first:  # a torso or number crop: the person and the torso were found upstream
                     st.funnel.person += 1
                     st.funnel.torso += 1
                     self.stats.torso_crops += 1
-                    self.queues[1].items.append((st, fr.image))
+                    if first == 1:
+                        self.queues[1].items.append((st, fr.image))
+                    else:  # a number crop: what the gate would pass, read as it is
+                        st.funnel.legible += 1
+                        self.stats.legible += 1
+                        self.queues[2].items.append((st, dec.Gated(fr.image, 1.0, 0.0, GIVEN)))
                 else:
                     self.queues[0].items.append((st, (fr.image, fr.prepared)))
             if fr.last:

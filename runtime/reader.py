@@ -22,10 +22,11 @@ import numpy as np
 
 from jnr.runtime import early
 from jnr.runtime.data import Tracklet, open_split
+from jnr.runtime.decision import DEFAULT_VOTE, get_rule
 from jnr.runtime.errors import JnrError
 from jnr.runtime.lifecycle import Lifecycle
 from jnr.runtime.manifest import MANIFEST, Manifest, load_manifest
-from jnr.runtime.pipeline import Pipeline
+from jnr.runtime.pipeline import STARTS, Pipeline
 from jnr.runtime.runners import get_backend, load_stages, pick_auto
 from jnr.runtime.torso import RULES
 from jnr.runtime.tracks import Result
@@ -48,6 +49,8 @@ class RunConfig:
     samples: int = 0  # thumbnails per tracklet kept for reports
     pose_weights: str | None = None  # the torch backends' pose weights
     profile_dir: Path | None = None  # ONNX Runtime's per-operator profile (jnr.benchmarks.profile)
+    vote: str = DEFAULT_VOTE  # the decision rule (jnr.runtime.decision.RULES)
+    start: str = "pose"  # what the frames are: pose (full players), gate (torso crops), str (number crops)
 
 
 @dataclass
@@ -71,19 +74,25 @@ def resolve(cfg: RunConfig, manifest: Manifest | None) -> Opened:
     opened = Opened(cfg)
     backend, why = pick_auto(manifest) if cfg.backend == "auto" else (cfg.backend, "")
     get_backend(backend)
-    rule = cfg.rule or (manifest.raw.get("rule") if manifest is not None else None) or DEFAULT_RULE
-    if rule not in RULES:
-        raise JnrError(f"unknown torso rule {rule!r}; known: {', '.join(RULES)}")
+    torso = cfg.rule or (manifest.raw.get("rule") if manifest is not None else None) or DEFAULT_RULE
+    if torso not in RULES:
+        raise JnrError(f"unknown torso rule {torso!r}; known: {', '.join(RULES)}")
     try:
         frames = early.parse_mode(cfg.frames)
+        rule = get_rule(cfg.vote)
     except ValueError as e:
         raise JnrError(str(e)) from None
+    if cfg.start not in STARTS:
+        raise JnrError(f"unknown --start {cfg.start!r}; known: {', '.join(STARTS)}")
+    if frames == "exact" and not rule.exact:
+        opened.notes.append(f"--frames exact is proven for the baseline vote only: {rule.name} reads all")
+        frames = "all"
     batch = cfg.batch
     limit = min((e.spec.max_batch for e in manifest.stages.values()), default=batch) if manifest else batch
     if not get_backend(backend).per_image and batch > limit:
         opened.notes.append(f"--batch {batch} exceeds the engine profile maximum {limit}: clamped to {limit}")
         batch = limit
-    opened.config = replace(cfg, backend=backend, rule=rule, frames=frames, batch=batch)
+    opened.config = replace(cfg, backend=backend, rule=torso, frames=frames, batch=batch)
     opened.why = why
     return opened
 
@@ -104,6 +113,7 @@ def open_pipeline(cfg: RunConfig) -> tuple[Pipeline, Opened]:
         workers=c.workers,
         per_image=get_backend(c.backend).per_image,
         samples=c.samples,
+        decision=c.vote,
     )
     return pipe, opened
 
@@ -121,19 +131,25 @@ class Reader(Lifecycle):
         self.pipeline, self.opened = open_pipeline(cfg)
         self.config = self.opened.config
 
-    def read(self, frames: Sequence[np.ndarray], tracklet_id: str = "tracklet") -> Result:
+    def read(
+        self, frames: Sequence[np.ndarray], tracklet_id: str = "tracklet", start: str | None = None
+    ) -> Result:
         """One tracklet given as RGB uint8 arrays (H, W, 3), in frame order: its number (-1: none), its
-        readings and its funnel."""
+        confidence, readings and funnel. ``start``: what the frames are, as RunConfig's (pose: full
+        players, gate: torso crops, str: tight number crops); default the config's."""
         images = tuple(np.ascontiguousarray(f) for f in frames)
         for i, f in enumerate(images):
             if f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
                 raise JnrError(f"frame {i}: expected an RGB uint8 array (H, W, 3), got {f.dtype} {f.shape}")
         names = tuple(Path(f"{tracklet_id}_{i}") for i in range(len(images)))
-        return next(iter(self.run([Tracklet(tracklet_id, names, images)])))
+        return next(iter(self.run([Tracklet(tracklet_id, names, images)], start)))
 
-    def run(self, source: str | Path | Iterable[Tracklet]) -> Iterator[Result]:
+    def run(self, source: str | Path | Iterable[Tracklet], start: str | None = None) -> Iterator[Result]:
         """Results for a split folder (SPLIT/images/<id>/*.jpg) or Tracklets, as each finishes."""
-        yield from self.pipeline.run(_tracklets(source), self.config.frames)
+        start = start or self.config.start
+        if start not in STARTS:
+            raise JnrError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
+        yield from self.pipeline.run(_tracklets(source), self.config.frames, start)
 
     def close(self) -> None:
         self.pipeline.close()
@@ -141,7 +157,8 @@ class Reader(Lifecycle):
     def __repr__(self) -> str:
         c = self.config
         return (
-            f"Reader(engines={str(c.engines)!r}, backend={c.backend!r}, frames={c.frames!r}, rule={c.rule!r})"
+            f"Reader(engines={str(c.engines)!r}, backend={c.backend!r}, frames={c.frames!r}, "
+            f"rule={c.rule!r}, vote={c.vote!r})"
         )
 
 

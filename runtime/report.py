@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from jnr.runtime.pipeline import TIMED, Stats
-from jnr.runtime.score import Score
+from jnr.runtime.score import Score, reliability
 from jnr.runtime.tracks import Result
 
 JPEG_QUALITY = 70
@@ -59,6 +59,23 @@ def _summary(s: Score | None, n: int) -> str:
     )
 
 
+def _reliability(results: list[Result], gt: dict[str, int]) -> str:
+    """The answers' confidence against how often they were right, in equal-width bins."""
+    rel = reliability([(gt[r.tracklet] == r.number, r.confidence) for r in results if r.tracklet in gt])
+    if not rel["n"]:
+        return ""
+    body = "".join(
+        f"<tr><td>{b['bin'][0]:.1f}-{b['bin'][1]:.1f}</td><td>{b['n']}</td><td>{b['confidence']:.2f}</td>"
+        f"<td>{b['right']:.2f}</td></tr>"
+        for b in rel["bins"]
+    )
+    return (
+        "<h2>Reliability of the confidence</h2><table><tr><th>confidence</th><th>answers</th>"
+        f"<th>mean confidence</th><th>right</th></tr>{body}</table>"
+        f"<p>Expected calibration error {rel['ece']:.3f} over {rel['n']} answers.</p>"
+    )
+
+
 def _times(stats: Stats, n: int) -> str:
     per = {k: stats.seconds[k] / max(n, 1) for k in TIMED}
     top = max([*per.values(), 1e-9])
@@ -77,7 +94,10 @@ def _tracklet(r: Result, truth: int | None) -> str:
     f = r.funnel
     miss = truth is not None and truth != r.number
     cls = "miss" if miss else ("ok" if truth is not None else "")
-    head = f"<b>{html.escape(r.tracklet)}</b>: predicted <b>{r.number}</b>"
+    head = (
+        f"<b>{html.escape(r.tracklet)}</b>: predicted <b>{r.number}</b> (confidence {f.confidence:.2f}, "
+        f"--vote {html.escape(f.vote)})"
+    )
     if truth is not None:
         head += f", truth <b>{truth}</b>" + (" (miss)" if miss else "")
     funnel = " &rarr; ".join(f"{getattr(f, k)} {k}" for k in FUNNEL)
@@ -87,6 +107,8 @@ def _tracklet(r: Result, truth: int | None) -> str:
         note += f"; {f.skipped} frames not fed (the vote was settled)"
     if f.unread_text:
         note += f"; {f.unread_text} crops with text read as no number"
+    if f.edge:
+        note += f"; {f.edge} one-digit readings were a stroke at the crop's side (not read in its middle)"
     if f.error:
         note += f"; failed: {html.escape(f.error)}"
     cells = "".join(
@@ -118,7 +140,8 @@ def render(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
         + (f'<h2>Annotated frames</h2><div class="strip">{frames}</div>' if stills else "")
-        + f"<h2>Summary</h2>{_summary(s, n)}<h2>Seconds per tracklet</h2>{_times(stats, n)}"
+        + f"<h2>Summary</h2>{_summary(s, n)}{_reliability(results, gt)}"
+        f"<h2>Seconds per tracklet</h2>{_times(stats, n)}"
         f"<h2>Tracklets{' (misses first)' if gt else ''}</h2>"
         "<p>Each: frames &rarr; frames with a person &rarr; torso crops &rarr; legible (the gate passed "
         "them; the text detector: text found) &rarr; readings that are a jersey number; a strip of read "

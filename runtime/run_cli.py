@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, score_table, show_warnings, stdout_console, timing_table
 from jnr.runtime.data import Tracklet, load_labels, open_split
+from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.pipeline import Stats
@@ -62,7 +63,7 @@ def _local(cfg: RunConfig, todo: list[Tracklet]) -> tuple[Iterator[Result], Stat
 
     def results() -> Iterator[Result]:
         with pipe:
-            yield from pipe.run(todo, c.frames)
+            yield from pipe.run(todo, c.frames, c.start)
 
     return results(), pipe.stats, opened.notes, c
 
@@ -114,6 +115,8 @@ def run(
     ] = None,
     ray_actors: Annotated[int, typer.Option(min=1, help="Pipeline actors (one per GPU or CPU slot)")] = 2,
     ray_gpus: Annotated[float, typer.Option(min=0, help="GPUs per actor (0: CPU actors)")] = 0,
+    vote: opt.Vote = DEFAULT_VOTE,
+    start: opt.Start = "pose",
 ) -> None:
     """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
     has <split>_gt.json; print per-stage sec/tracklet."""
@@ -126,7 +129,7 @@ def run(
     funnels: dict[str, dict] = _load_funnels(funnel_path) if preds else {}
     todo = [t for t in split.tracklets if t.id not in preds]
     cfg = RunConfig(engines, backend, precision, batch, workers, threads, rule, frames,
-                    REPORT_SAMPLES if report else 0, pose)  # fmt: skip
+                    REPORT_SAMPLES if report else 0, pose, vote=vote, start=start)  # fmt: skip
     if ray is None:
         results, st, notes, c = _local(cfg, todo)
     else:
@@ -171,7 +174,7 @@ def run(
         from jnr.runtime.report import render, write
 
         result = score(preds, split.gt) if split.gt is not None else None
-        title = f"jnr-run {data} ({c.backend}, {len(shown)} tracklets run now)"
+        title = f"jnr-run {data} ({c.backend}, --vote {c.vote}, {len(shown)} tracklets run now)"
         write(report, render(shown, split.gt, result, st, title))
         console.print(f"report: {report} ({report.stat().st_size / 1e6:.1f} MB)")
 

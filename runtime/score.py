@@ -53,3 +53,25 @@ def score(pred: dict[str, int], gt: dict[str, int], top: int = 10) -> Score:
         missing=sum(k not in pred for k in gt),
         confusions=[(g, p, c) for (g, p), c in conf.most_common(top)],
     )
+
+
+RELIABILITY_BINS = 5
+
+
+def reliability(answers: list[tuple[bool, float]], bins: int = RELIABILITY_BINS) -> dict:
+    """How well confidences are calibrated: ``answers`` are (right, confidence) pairs; per equal-width bin of
+    confidence the answers in it, their mean confidence and the share right; and the expected calibration
+    error (the answers' share-weighted mean gap between the two)."""
+    rows, ece = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(ok, c) for ok, c in answers if lo <= c < hi or (b == bins - 1 and c >= 1.0)]
+        if not inside:
+            continue
+        right = sum(ok for ok, _ in inside) / len(inside)
+        conf = sum(c for _, c in inside) / len(inside)
+        ece += len(inside) / len(answers) * abs(right - conf)
+        rows.append(
+            {"bin": [lo, hi], "n": len(inside), "confidence": round(conf, 4), "right": round(right, 4)}
+        )
+    return {"ece": round(ece, 4), "n": len(answers), "bins": rows}

@@ -8,17 +8,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from jnr.runtime.data import Tracklet
-from jnr.runtime.vote import (
-    BALL_NUMBER,
-    ILLEGIBLE,
-    ball_sample,
-    is_ball,
-    parse_number,
-    top_candidates,
-    vote,
-)
+from jnr.runtime.decision import DEFAULT_VOTE, Reading, Rule, counted, get_rule
+from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, ball_sample, is_ball, parse_number, top_candidates
 
 THUMB_HEIGHT = 64
+BALL_CONFIDENCE = 0.5  # the ball filter's "1" is a convention: nothing measured says how often it is right
 
 
 def thumbnail(crop: np.ndarray) -> np.ndarray:
@@ -35,7 +29,9 @@ class Funnel:
     """How far a tracklet's frames got: frames fed and decoded -> a person found -> a torso crop -> passed by
     the gate (``legible``; a text detector: text boxed) -> read as a jersey number (``read``).
     ``unread_text``: crops the gate passed whose reading is no number (text the recognizer could not read);
-    ``skipped``: frames early exit did not feed; ``candidates``: the vote's best (number, weighted sum)."""
+    ``skipped``: frames early exit did not feed; ``candidates``: the baseline vote's best (number, weighted
+    sum); ``edge``: readings found to be a stroke at the crop's side (jnr.runtime.decision);
+    ``vote``: the decision rule; ``confidence``: its probability that the answer is right."""
 
     frames: int = 0
     person: int = 0
@@ -44,8 +40,11 @@ class Funnel:
     read: int = 0
     unread_text: int = 0
     skipped: int = 0
+    edge: int = 0
     candidates: list[list] = field(default_factory=list)
     ball: bool = False
+    vote: str = ""
+    confidence: float = 0.0
     error: str = ""
 
     def to_dict(self) -> dict:
@@ -56,12 +55,17 @@ class Funnel:
 class Result:
     tracklet: str
     number: int
-    readings: list[tuple[str, float]]
+    readings: list[Reading]
     funnel: Funnel = field(default_factory=Funnel)
     # with ``samples``: small RGB thumbnails, (image, text, confidence) read and (image, score) rejected
     shown: list[tuple[np.ndarray, str, float]] = field(default_factory=list)
     rejected: list[tuple[np.ndarray, float]] = field(default_factory=list)
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # decoded frames: position -> (h, w)
+
+    @property
+    def confidence(self) -> float:
+        """The decision's probability that ``number`` is right."""
+        return self.funnel.confidence
 
 
 @dataclass
@@ -73,13 +77,14 @@ class TrackState:
     fed: int = 0
     pending: int = 0  # this round's items still inside the stages
     sealed: bool = False  # this round's frames have all been decoded
-    readings: list[tuple[str, float]] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
     bad: bool = False  # a frame failed to decode: the ball filter then takes the decoded frames
     ball_filter: bool = True  # False: never a ball (people tracked in full frames, whose crops are torsos)
     funnel: Funnel = field(default_factory=Funnel)
     shown: list = field(default_factory=list)
     rejected: list = field(default_factory=list)
+    rule: Rule = field(default_factory=lambda: get_rule(DEFAULT_VOTE))
 
     @property
     def n(self) -> int:
@@ -96,7 +101,7 @@ class TrackState:
         self.sealed = False
         return out
 
-    def add_reading(self, reading: tuple[str, float], passed_by_gate: bool) -> None:
+    def add_reading(self, reading: Reading, passed_by_gate: bool) -> None:
         self.readings.append(reading)
         number = parse_number(reading[0]) is not None
         self.funnel.read += number
@@ -113,12 +118,19 @@ class TrackState:
     def is_ball(self) -> bool:
         return self.ball_filter and is_ball(self.ball_sizes())
 
+    def decide(self) -> int:
+        """The rule's number from the readings so far (the ball filter aside)."""
+        return self.rule.number(self.readings, self.funnel.torso)
+
     def result(self) -> Result:
         ball = self.is_ball()
-        self.funnel.ball = ball
-        self.funnel.skipped = self.remaining
-        self.funnel.candidates = [[k, round(v, 4)] for k, v in top_candidates(self.readings)]
-        number = BALL_NUMBER if ball else vote(self.readings)
+        f = self.funnel
+        f.ball, f.skipped, f.vote = ball, self.remaining, self.rule.name
+        f.candidates = [[k, round(v, 4)] for k, v in top_candidates(self.readings)]
+        f.edge = len(self.readings) - len(counted(self.readings))
+        decision = self.rule.decide(self.readings, f.torso)
+        number = BALL_NUMBER if ball else decision.number
+        f.confidence = round(decision.confidence, 4) if not ball else BALL_CONFIDENCE
         return Result(
             self.tracklet.id, number, self.readings, self.funnel, self.shown, self.rejected, self.sizes
         )

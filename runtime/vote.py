@@ -28,7 +28,7 @@ def parse_number(text: str) -> int | None:
     return n if 1 <= n <= 99 else None
 
 
-def vote(readings: Iterable[tuple[str, float]]) -> int:
+def vote(readings: Iterable[Sequence]) -> int:
     """Pick a tracklet's number from per-frame ``(text, confidence)`` STR readings, or -1.
 
     Confidence is the product of per-character probabilities. Per number the confidences are summed
@@ -42,10 +42,11 @@ def vote(readings: Iterable[tuple[str, float]]) -> int:
     return best if weighted[best] > MIN_WINNING_SUM else ILLEGIBLE
 
 
-def weighted_sums(readings: Iterable[tuple[str, float]]) -> dict[int, float]:
+def weighted_sums(readings: Iterable[Sequence]) -> dict[int, float]:
     """Per valid number, the sum of its confidences (those below 0.2 as 0) times its digit-count prior."""
     sums: dict[int, float] = {}
-    for text, conf in readings:
+    for r in readings:  # (text, conf), or a Reading with where it sat: the baseline ignores that
+        text, conf = r[0], r[1]
         n = parse_number(text)
         if n is None:
             continue
@@ -53,7 +54,7 @@ def weighted_sums(readings: Iterable[tuple[str, float]]) -> dict[int, float]:
     return {n: s * (TWO_DIGIT_WEIGHT if n > 9 else ONE_DIGIT_WEIGHT) for n, s in sums.items()}
 
 
-def top_candidates(readings: Iterable[tuple[str, float]], k: int = 3) -> list[tuple[int, float]]:
+def top_candidates(readings: Iterable[Sequence], k: int = 3) -> list[tuple[int, float]]:
     """The ``k`` best (number, weighted sum) pairs, in the vote's order (higher sum, then smaller number)."""
     weighted = weighted_sums(readings)
     return sorted(weighted.items(), key=lambda nv: (-nv[1], nv[0]))[:k]

@@ -39,10 +39,12 @@ class Look:
     long_sleeves: bool
     pattern: str = "plain"  # plain, vstripes, hoops, halves, sash (synth.styles.PATTERNS)
     trim: tuple[int, int, int] = (255, 255, 255)  # the pattern's second colour
+    panels: bool = False  # contrasting side panels in ``trim`` along the torso's sides
 
 
-def joints_3d(phase: float, swing: float, lean: float) -> np.ndarray:
-    """17 COCO joints in body coordinates for a walking/running pose."""
+def joints_3d(phase: float, swing: float, lean: float, arm_out: float = 0.05) -> np.ndarray:
+    """17 COCO joints in body coordinates for a walking/running pose; ``arm_out``: how far the elbows stand
+    out from the shoulders (about 0: arms hanging along the torso's sides)."""
     j = np.zeros((17, 3))
     j[0] = (0, HEAD_Y + 0.01, HEAD_R * 0.95)
     j[1], j[2] = (0.025, HEAD_Y - 0.012, HEAD_R * 0.8), (-0.025, HEAD_Y - 0.012, HEAD_R * 0.8)
@@ -62,10 +64,10 @@ def joints_3d(phase: float, swing: float, lean: float) -> np.ndarray:
         )
         sh = j[5 + side]
         b = -0.8 * a
-        elbow = sh + (sign * 0.05, 0.15 * np.cos(b), 0.15 * np.sin(b))
+        elbow = sh + (sign * arm_out, 0.15 * np.cos(b), 0.15 * np.sin(b))
         j[7 + side] = elbow
         j[9 + side] = elbow + (
-            sign * 0.02,
+            sign * 0.4 * arm_out,
             0.13 * np.cos(b + 0.5 * abs(swing)),
             0.13 * np.sin(b + 0.5 * abs(swing)),
         )
@@ -132,8 +134,9 @@ def front_quad(j3: np.ndarray, build: float) -> np.ndarray:
 
 
 def _pattern(canvas: np.ndarray, hull: np.ndarray, look: Look, scale: float) -> None:
-    """Paint the jersey's pattern in ``look.trim`` inside the torso hull (fixed-point, shift 4)."""
-    if look.pattern == "plain":
+    """Paint the jersey's pattern (and side panels) in ``look.trim`` inside the torso hull (fixed-point,
+    shift 4)."""
+    if look.pattern == "plain" and not look.panels:
         return
     mask = np.zeros(canvas.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA, shift=4)
@@ -150,6 +153,10 @@ def _pattern(canvas: np.ndarray, hull: np.ndarray, look: Look, scale: float) -> 
         cv2.rectangle(layer, (x, y), (x + w // 2, y + h), look.trim, -1)
     elif look.pattern == "sash":
         cv2.line(layer, (x, y), (x + w, y + h), look.trim, max(2, round(0.06 * scale)), cv2.LINE_AA)
+    if look.panels:  # a kit's side panels: what a torso crop shows at its edges
+        pw = max(2, round(0.16 * w))
+        cv2.rectangle(layer, (x, y), (x + pw, y + h), look.trim, -1)
+        cv2.rectangle(layer, (x + w - pw, y), (x + w, y + h), look.trim, -1)
     a = mask[..., None].astype(np.float32) / 255.0
     canvas[:] = (canvas * (1 - a) + layer * a).astype(np.uint8)
 

@@ -3,7 +3,7 @@ and number style of the style table's side, kit colours and pattern, turning, si
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -15,6 +15,11 @@ from jnr.synth.figure import Look
 
 FPS = 25
 NO_NUMBER_SHARE = 0.3
+# What a numberless player's torso crop shows at its sides (issue 26: an independent renderer's plain shirts
+# were read as "1" from these): arms hanging along the torso, contrasting side panels, a slim torso between
+# its shoulder keypoints (pitch at both sides); "" draws the player as before. Drawn after every other
+# choice, so the numbered tracklets of a seed are the same as before.
+SIDES = ("", "arms", "panels", "slim")
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
@@ -77,6 +82,7 @@ class Plan:
     gradient: float  # lighting: left-right brightness slope
     cast: tuple[float, float, float]  # lighting: per-channel colour cast
     lowres_p: float  # share of frames seen at a lower resolution and scaled back up
+    sides: str = ""  # SIDES: what a numberless torso shows at its sides
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -150,7 +156,7 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int, side
     # SoccerNet thumbnails: height 89 / 127 / 181 px at the 5th / 50th / 95th percentile (REFERENCE.md),
     # a little wider here so small and large players both occur
     height0 = float(np.clip(np.exp(rng.normal(np.log(130), 0.28)), 40, 320))
-    return Plan(
+    plan = Plan(
         number=number,
         frames=n,
         height0=height0,
@@ -182,3 +188,15 @@ def plan_tracklet(rng: np.random.Generator, frames_lo: int, frames_hi: int, side
         cast=tuple(float(v) for v in rng.normal(1.0, 0.06, 3)),
         lowres_p=float(rng.choice([0.0, rng.uniform(0.1, 0.6)])),
     )
+    return with_sides(plan, "" if numbered else str(rng.choice(SIDES)), rng)
+
+
+def with_sides(plan: Plan, sides: str, rng: np.random.Generator) -> Plan:
+    """``plan`` with a numberless torso's sides drawn (SIDES): side panels in a contrasting colour, a
+    slim torso, or (chosen in rendering) arms along the torso."""
+    look = plan.look
+    if sides == "panels":
+        look = replace(look, panels=True, trim=_contrast(look.jersey, rng))
+    elif sides == "slim":
+        look = replace(look, build=float(rng.uniform(0.7, 0.8)))
+    return replace(plan, look=look, sides=sides, style={**plan.style, "sides": sides})

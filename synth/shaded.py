@@ -122,7 +122,10 @@ def render_frame(p: ShadedPlan, k: int, rng: np.random.Generator, phase: float) 
     """Frame k as an RGB crop with the flat renderer's annotation fields."""
     t = k / FPS
     theta = p.theta0 + p.omega * t + p.wobble * np.sin(0.9 * t + phase)
-    j3 = skeleton(t, p.run, phase)
+    if p.sides == "arms":  # arms hanging along the torso, hardly swinging
+        j3 = skeleton(t, min(p.run, 0.2), phase, arm_out=0.0)
+    else:
+        j3 = skeleton(t, p.run, phase)
     s = RENDER_H
     j2 = project(j3, theta, p.elevation) * s
     xlo, xhi = j2[:, 0].min() - 0.04 * s, j2[:, 0].max() + 0.04 * s

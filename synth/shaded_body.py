@@ -15,8 +15,9 @@ SHOULDER_W, HIP_W = 0.118, 0.072
 TORSO_TOP, TORSO_BOTTOM = 0.175, 0.53
 
 
-def skeleton(t: float, run: float, rng_phase: float) -> np.ndarray:
-    """17 COCO joints for a running or jogging stride at time ``t``."""
+def skeleton(t: float, run: float, rng_phase: float, arm_out: float = 0.03) -> np.ndarray:
+    """17 COCO joints for a running or jogging stride at time ``t``; ``arm_out``: how far the elbows stand
+    out from the shoulders (about 0: arms hanging along the torso)."""
     ph = 2 * np.pi * (1.2 + run) * t + rng_phase
     j = np.zeros((17, 3))
     j[0] = (0, 0.085, 0.07)
@@ -35,10 +36,10 @@ def skeleton(t: float, run: float, rng_phase: float) -> np.ndarray:
             (ANKLE_Y - KNEE_Y) * np.sin(a - bend),
         )
         b = -0.9 * a
-        elbow = j[5 + side] + (sign * 0.03, 0.14 * np.cos(b), 0.14 * np.sin(b))
+        elbow = j[5 + side] + (sign * arm_out, 0.14 * np.cos(b), 0.14 * np.sin(b))
         j[7 + side] = elbow
         fb = b + 0.4 + 0.9 * run  # runners bend the elbow
-        j[9 + side] = elbow + (sign * 0.01, 0.12 * np.cos(fb), 0.12 * np.sin(fb))
+        j[9 + side] = elbow + (sign * arm_out / 3, 0.12 * np.cos(fb), 0.12 * np.sin(fb))
     return j
 
 
@@ -219,6 +220,9 @@ def torso(
 
 def _pattern(kit: Kit, arc: np.ndarray, hgt: np.ndarray, phi: np.ndarray) -> np.ndarray:
     base = np.broadcast_to(kit.jersey, (*arc.shape, 3)).copy()
+    if kit.panels:  # side panels: the torso's flanks, where a back or front view's silhouette ends
+        side = (np.abs(np.cos(phi)) > 0.8)[..., None]  # phi -pi/2: the back's middle
+        base = np.where(side, kit.second, base)
     if kit.pattern == "plain":
         return base
     if kit.pattern == "pinstripes":

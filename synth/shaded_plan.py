@@ -3,12 +3,13 @@ serif and italic faces none of the flat drawing's style table uses), camera, lig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from jnr.synth.plan import SIDES
 from jnr.synth.tracklet import FPS
 
 NO_NUMBER_SHARE = 0.3
@@ -111,6 +112,7 @@ class Kit:
     pattern: str
     long_sleeves: bool
     build: float
+    panels: bool = False  # contrasting side panels (``second``) down the torso's sides
 
 
 @dataclass
@@ -141,6 +143,7 @@ class ShadedPlan:
     occl_p: float
     sharpen: float
     noise: float
+    sides: str = ""  # synth.plan.SIDES: what a numberless torso shows at its sides
 
 
 def _kit(rng: np.random.Generator, pattern: str | None = None) -> Kit:
@@ -162,6 +165,19 @@ def _kit(rng: np.random.Generator, pattern: str | None = None) -> Kit:
 
 
 def plan(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> ShadedPlan:
+    p = _plan(rng, frames_lo, frames_hi)
+    if p.number > 0:
+        return p
+    sides = str(rng.choice(SIDES))  # after every other choice: numbered tracklets as before
+    kit = p.kit
+    if sides == "panels":
+        kit = replace(kit, panels=True, second=_contrasting(kit.jersey, rng))
+    elif sides == "slim":
+        kit = replace(kit, build=float(rng.uniform(0.7, 0.8)))
+    return replace(p, kit=kit, sides=sides)
+
+
+def _plan(rng: np.random.Generator, frames_lo: int, frames_hi: int) -> ShadedPlan:
     numbered = rng.random() >= NO_NUMBER_SHARE
     number = int(rng.integers(1, 100)) if numbered else -1
     n = int(rng.integers(frames_lo, frames_hi + 1))

@@ -116,7 +116,10 @@ def render_frame(plan: Plan, k: int, rng: np.random.Generator) -> tuple[np.ndarr
     """Render frame k: the BGR crop and its annotation (keypoints, number box, readable, person box)."""
     t = k / FPS
     theta = plan.theta0 + plan.omega * t + plan.wobble * np.sin(0.7 * t + plan.stripe)
-    j3 = joints_3d(2 * np.pi * plan.freq * t, plan.swing, plan.lean)
+    if plan.sides == "arms":  # arms hanging along the torso, hardly swinging
+        j3 = joints_3d(2 * np.pi * plan.freq * t, min(plan.swing, 0.2), plan.lean, arm_out=0.0)
+    else:
+        j3 = joints_3d(2 * np.pi * plan.freq * t, plan.swing, plan.lean)
     box3 = torso_box(j3, plan.look.build)
     s = RENDER_H
     j2, box2 = rotate(j3, theta) * s, rotate(box3, theta) * s

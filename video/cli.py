@@ -29,6 +29,7 @@ from rich.table import Table
 from jnr.runtime import early
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, show_warnings, stdout_console, timing_table
+from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.reader import RunConfig, open_pipeline
@@ -77,15 +78,15 @@ def video(
     precision: opt.Precision = "auto",
     threads: opt.Threads = None,
     rule: opt.Rule = None,
+    vote: opt.Vote = DEFAULT_VOTE,
 ) -> None:
     """Track people in CLIP, read each track's number, write the annotated video and the tracks JSON."""
     cap, fps, total = open_video(clip)
     first = next(frames(cap), None)
     if first is None:
         raise JnrError(f"cannot read {clip}: no frame could be decoded")
-    cfg = RunConfig(
-        engines, backend, precision, batch, 2, threads, rule, frames_mode, REPORT_SAMPLES if report else 0
-    )
+    cfg = RunConfig(engines, backend, precision, batch, 2, threads, rule, frames_mode,
+                    REPORT_SAMPLES if report else 0, vote=vote)  # fmt: skip
     pipe, opened = open_pipeline(cfg)
     if opened.why:
         console.print(f"backend: [bold]{opened.config.backend}[/bold] ({opened.why})")

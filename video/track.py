@@ -21,7 +21,7 @@ from jnr.runtime.data import Tracklet
 from jnr.runtime.errors import JnrError
 from jnr.runtime.pipeline import Pipeline
 from jnr.runtime.tracks import Result, TrackState
-from jnr.runtime.vote import ILLEGIBLE, vote
+from jnr.runtime.vote import ILLEGIBLE
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,8 @@ class Tracks:
         tid = det.track
         self.seen[tid] = self.seen.get(tid, 0) + 1
         if tid not in self.states:
-            st = TrackState(Tracklet(str(tid), ()), [])
-            st.ball_filter = False  # people tracked in full frames: never the ball
-            self.states[tid] = st
+            # people tracked in full frames: never the ball
+            self.states[tid] = self.pipe.state(Tracklet(str(tid), ()), [], ball_filter=False)
             self.numbers[tid] = ILLEGIBLE
         x0, y0, x1, y1 = det.box
         player = frame_rgb[y0:y1, x0:x1]
@@ -138,7 +137,7 @@ class Tracks:
         self.pipe.feed(jobs, torso=not self.second_pose)
         for st, _ in jobs:
             tid = int(st.tracklet.id)
-            self.numbers[tid] = vote(st.readings)
+            self.numbers[tid] = st.decide()
             if self.policy.settled_open(st):
                 self.settled.add(tid)
 

@@ -120,7 +120,7 @@ def _pipeline(gate_passes: bool | None = None) -> Pipeline:
     gate = Fake(gate)
     specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
     stages = [Stage(s, r) for s, r in zip(specs, (Fake(pose_out), gate, Fake(_reader)), strict=True)]
-    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2)
+    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2, decision="baseline")  # the proof's rule
 
 
 def _run(root: Path, frames, gate_passes: bool | None = None) -> dict:

@@ -24,34 +24,34 @@ def test_parse_number(text, expected):
     assert parse_number(text) == expected
 
 
-@pytest.mark.parametrize(
-    ("readings", "expected"),
-    [
-        ([], -1),  # no reading
-        ([("0", 0.99), ("007", 0.99)], -1),  # only invalid readings
-        # two digits: weight 0.61; 2 * 0.9 * 0.61 = 1.098 > 1.0
-        ([("23", 0.9), ("23", 0.9)], 23),
-        # one digit: weight 0.39; 2 * 0.9 * 0.39 = 0.702 <= 1.0 -> -1
-        ([("7", 0.9), ("7", 0.9)], -1),
-        # 3 * 0.9 * 0.39 = 1.053 > 1.0
-        ([("7", 0.9)] * 3, 7),
-        # confidences below 0.2 count as 0: 10 * 0.19 * 0.61 = 0 -> -1
-        ([("23", 0.19)] * 10, -1),
-        # exactly 0.2 is kept: 10 * 0.2 * 0.61 = 1.22
-        ([("23", 0.2)] * 10, 23),
-        # a best weighted sum of 1.0 is not enough (<= 1.0 -> -1)
-        ([("50", 1.0 / 0.61)], -1),
-        ([("50", 1.0 / 0.61 + 1e-6)], 50),
-        # "05" counts as 5
-        ([("05", 1.0), ("5", 1.0), ("5", 1.0)], 5),
-        # the best weighted sum wins: 12 has 2 * 0.9 * 0.61 = 1.098; 7 has 4 * 0.7 * 0.39 = 1.092
-        ([("12", 0.9), ("12", 0.9)] + [("7", 0.7)] * 4, 12),
-        # the weight decides: raw sums 3.0 vs 2.0 but 3 * 0.39 = 1.17 < 2 * 0.61 = 1.22
-        ([("4", 1.0)] * 3 + [("44", 1.0)] * 2, 44),
-        # a tie goes to the smallest number
-        ([("31", 1.0), ("31", 1.0), ("13", 1.0), ("13", 1.0)], 13),
-    ],
-)
+CASES = [
+    ([], -1),  # no reading
+    ([("0", 0.99), ("007", 0.99)], -1),  # only invalid readings
+    # two digits: weight 0.61; 2 * 0.9 * 0.61 = 1.098 > 1.0
+    ([("23", 0.9), ("23", 0.9)], 23),
+    # one digit: weight 0.39; 2 * 0.9 * 0.39 = 0.702 <= 1.0 -> -1
+    ([("7", 0.9), ("7", 0.9)], -1),
+    # 3 * 0.9 * 0.39 = 1.053 > 1.0
+    ([("7", 0.9)] * 3, 7),
+    # confidences below 0.2 count as 0: 10 * 0.19 * 0.61 = 0 -> -1
+    ([("23", 0.19)] * 10, -1),
+    # exactly 0.2 is kept: 10 * 0.2 * 0.61 = 1.22
+    ([("23", 0.2)] * 10, 23),
+    # a best weighted sum of 1.0 is not enough (<= 1.0 -> -1)
+    ([("50", 1.0 / 0.61)], -1),
+    ([("50", 1.0 / 0.61 + 1e-6)], 50),
+    # "05" counts as 5
+    ([("05", 1.0), ("5", 1.0), ("5", 1.0)], 5),
+    # the best weighted sum wins: 12 has 2 * 0.9 * 0.61 = 1.098; 7 has 4 * 0.7 * 0.39 = 1.092
+    ([("12", 0.9), ("12", 0.9)] + [("7", 0.7)] * 4, 12),
+    # the weight decides: raw sums 3.0 vs 2.0 but 3 * 0.39 = 1.17 < 2 * 0.61 = 1.22
+    ([("4", 1.0)] * 3 + [("44", 1.0)] * 2, 44),
+    # a tie goes to the smallest number
+    ([("31", 1.0), ("31", 1.0), ("13", 1.0), ("13", 1.0)], 13),
+]
+
+
+@pytest.mark.parametrize(("readings", "expected"), CASES)
 def test_vote_table(readings, expected):
     assert vote(readings) == expected
 
