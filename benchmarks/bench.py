@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from jnr.benchmarks import probe, render
-from jnr.benchmarks.rows import HEADLINE, VARIANTS, data_split, in_own_process, run_variant
+from jnr.benchmarks.rows import ALIASES, HEADLINE, VARIANTS, data_split, in_own_process, run_variant
 from jnr.runtime import early
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, stdout_console
@@ -44,7 +44,8 @@ def _styles(root: Path) -> str | None:
 
 
 def _wanted(backends: str | None, engines: Path) -> list[str]:
-    wanted = backends.split(",") if backends else probe.available_variants(engines)
+    asked = [ALIASES.get(b, b) for b in backends.split(",")] if backends else None
+    wanted = asked or probe.available_variants(engines)
     wanted = [HEADLINE, *(b for b in wanted if b != HEADLINE)]
     unknown = [b for b in wanted if b not in VARIANTS]
     if unknown:

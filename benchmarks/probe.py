@@ -37,22 +37,35 @@ def machine() -> dict:
 
 
 def available_variants(engines: Path) -> list[str]:
-    """The bench rows that can run on this machine with these engines."""
-    from jnr.runtime.ort_runner import available
+    """The bench rows that can run on this machine with these engines: every backend and precision of the
+    backends table that can run here (torch FP16 where CUDA is; INT8 where jnr-export --int8 made it;
+    TensorRT where auto would pick it), the rows on exported engines only where there are some."""
+    from jnr.benchmarks.rows import HEADLINE, VARIANTS
     from jnr.runtime.reader import read_manifest
-    from jnr.runtime.runners import pick_auto
+    from jnr.runtime.runners import get_backend, pick_auto
 
-    names = ["torch", "torch-batched"] if importlib.util.find_spec("torch") else []
-    if names:
-        import torch
+    manifest = read_manifest(engines, needed=True) if (engines / "manifest.json").exists() else None
+    out = []
+    for name, (backend, precision) in VARIANTS.items():
+        b = get_backend(backend) if name != HEADLINE else None
+        if b is None or not b.available() or (b.kind != "torch" and manifest is None):
+            continue
+        if b.kind == "torch" and precision == "fp16" and not b.gpu and not _cuda():
+            continue
+        if precision == "int8" and not all("onnx-int8" in e.artifacts for e in manifest.stages.values()):
+            continue
+        if b.kind == "engine" and pick_auto(manifest)[0] != "trt":
+            continue
+        out.append(name)
+    return out
 
-        names += ["torch-cuda-fp16", "torch-cudagraph"] if torch.cuda.is_available() else []
-    if (engines / "manifest.json").exists():
-        names += ["ort-cpu", "ort-cpu-fp16"]
-        names += [b for b in ("ort-cuda", "ort-trt") if available(b)]
-        if pick_auto(read_manifest(engines, needed=True))[0] == "trt":
-            names.append("trt")
-    return names
+
+def _cuda() -> bool:
+    if not importlib.util.find_spec("torch"):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def matmul_peak(n: int = 2048, repeat: int = 5) -> float:

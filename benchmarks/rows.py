@@ -12,23 +12,25 @@ from pathlib import Path
 
 from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.reader import RunConfig, open_pipeline
+from jnr.runtime.runners import BACKENDS
 
-# bench name -> (jnr-run backend, ONNX precision); "default" is what plain `jnr-run` does (backend and
-# precision auto, --frames settled): the headline row, always run first
+# bench name -> (jnr-run backend, precision), one row per backend and precision of the backends table
+# (jnr.runtime.runners.BACKENDS: a backend's first precision is its plain name, the others NAME-PRECISION);
+# "default" is what plain `jnr-run` does (backend and precision auto, --frames settled): the headline row,
+# always run first
 HEADLINE = "default"
-VARIANTS = {
-    HEADLINE: ("auto", "auto"),
-    "torch": ("torch", "fp32"),
-    "torch-batched": ("torch-batched", "fp32"),
-    "torch-cuda-fp16": ("torch-batched", "fp16"),  # GPU only: batched FP16 eager
-    "torch-cudagraph": ("torch-cudagraph", "fp16"),  # GPU only: batched FP16, one CUDA graph per batch size
-    "ort-cpu": ("ort-cpu", "fp32"),
-    "ort-cpu-fp16": ("ort-cpu", "fp16"),
-    "ort-cpu-int8": ("ort-cpu", "int8"),  # every stage with an INT8 artifact (jnr-export --int8)
-    "ort-cuda": ("ort-cuda", "fp16"),
-    "ort-trt": ("ort-trt", "fp16"),
-    "trt": ("trt", "fp16"),
-}
+
+
+def variants() -> dict[str, tuple[str, str]]:
+    out = {HEADLINE: ("auto", "auto")}
+    for b in BACKENDS.values():
+        for i, p in enumerate(b.precisions):
+            out[b.name if i == 0 else f"{b.name}-{p}"] = (b.name, p)
+    return out
+
+
+VARIANTS = variants()
+ALIASES = {"torch-cuda-fp16": "torch-batched-fp16"}  # the row's name in results made before the table
 BENCH_SEED = 2023
 # the generated split holds only fonts, shirt patterns and number styles no shipped model was trained on
 BENCH_STYLES = "unseen"

@@ -196,6 +196,12 @@ def summary(entries: dict) -> Table:
                 f"{p.get('max_abs_error', float('nan')):.2e}",
                 f"{p.get('decoded_identical', 0):.2%}",
             )
+        ov = e.get("openvino") or {}
+        for prec, p in ov.get("parity", {}).items():  # OpenVINO compiles the FP32 ONNX at each precision
+            chosen = " (used)" if prec == ov["precision"] else ""
+            what = f"OpenVINO {prec}{chosen}, {ov['ms_per_batch'][prec]:.1f} ms"
+            err, same = f"{p['max_abs_error']:.2e}", f"{p['decoded_identical']:.2%}"
+            t.add_row(stage, e["spec"]["name"], what, "-", f"ov-{prec}", err, same)
     return t
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import jnr
 from jnr.export import int8 as quant
 from jnr.export import rewrites, steps
-from jnr.export.int8 import INT8_MIN_GAIN, _cpu_ms, int8_inputs, int8_trial
+from jnr.export.int8 import INT8_MIN_GAIN, _cpu_ms, int8_inputs, int8_trial, runner_ms
 from jnr.export.models import build, complete_spec, resolve_weights
 from jnr.export.parity import check
+from jnr.runtime import preprocess
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import FORMAT, MANIFEST, atomic_write_json, library_versions, sha256
 from jnr.runtime.specs import StageSpec
@@ -49,7 +50,10 @@ def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int, int8: bool 
     wid = sha256(w) if w.is_file() else weights
     # a change to the export steps (or the graph rewrites, or INT8) rebuilds, even within a version
     recipe = [sha256(Path(m.__file__)) for m in (steps, rewrites, quant)]
+    from jnr.runtime.ov_runner import available as openvino
+
     parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
+    parts += ["openvino"] if openvino() else []  # installing OpenVINO adds its trial to the next export
     blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -170,6 +174,7 @@ class Exporter:
                 spec, module, fp32_path, stem.with_suffix(".int8.onnx")
             )
         _check_parity(spec, parity, self.out)
+        cpu.update(self.openvino(spec, module, fp32_path))
         io = steps.io_info(run_path)
         if self.engine is not None:
             arts["engine"] = self.engine(run_path, spec, io["inputs"][0]["name"])
@@ -221,6 +226,30 @@ class Exporter:
             par,
             {"cpu_precision": "int8" if use else "fp32", "cpu_ms_per_batch": ms, "why": why},
         )
+
+    def openvino(self, spec: StageSpec, module, fp32_path: Path) -> dict:
+        """Where OpenVINO is installed: the FP32 ONNX compiled at f32 and (where the CPU has BF16 units) bf16,
+        each checked for parity like the other artifacts and timed against ONNX Runtime on this CPU; the
+        manifest records the fastest that passes (``openvino.precision``), which ``--backend ov-cpu`` and
+        ``auto`` use."""
+        from jnr.runtime.ov_runner import OvRunner, available, cpu_has_bf16
+
+        if not available():
+            return {}
+        ims = self.images()[spec.stage]
+        x = preprocess.batch(spec, ims[:64])[0]
+        ms = {"ort-cpu": round(_cpu_ms(fp32_path, spec, x), 2), "batch": len(x)}
+        parity = {}
+        for prec in ("f32", "bf16") if cpu_has_bf16() else ("f32",):
+            runner = OvRunner(fp32_path, prec, spec.max_batch, cache_dir=self.out / "ov-cache")
+            parity[prec] = check(spec, module, fp32_path, ims, f"ov-{prec}", runner=runner)
+            ms[prec] = round(runner_ms(runner, x), 2)
+            runner.close()
+        passed = [p for p, v in parity.items() if v["passed"]]
+        choice = min(passed, key=lambda p: ms[p]) if passed else "f32"
+        figures = ", ".join(f"{p} {v['decoded_identical']:.2%}, {ms[p]:.1f} ms" for p, v in parity.items())
+        self.say(f"{spec.stage}: OpenVINO {figures} (ONNX Runtime {ms['ort-cpu']:.1f} ms): {choice}")
+        return {"openvino": {"precision": choice, "ms_per_batch": ms, "parity": parity}}
 
     def finish(self, entries: dict, gpu: dict | None, rule: str | None = None) -> dict:
         """The manifest, written atomically last; artifacts of earlier builds no longer listed go."""

@@ -23,7 +23,11 @@ def _cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> floa
     """Best-of-``repeat`` milliseconds for one batch on ONNX Runtime's CPU provider."""
     from jnr.runtime.ort_runner import OrtRunner
 
-    runner = OrtRunner(path, "ort-cpu", spec.max_batch)
+    return runner_ms(OrtRunner(path, "ort-cpu", spec.max_batch), x, repeat)
+
+
+def runner_ms(runner, x: np.ndarray, repeat: int = 5) -> float:
+    """Best-of-``repeat`` milliseconds for one batch on ``runner`` (after one warm-up run)."""
     runner.infer(x)
     best = float("inf")
     for _ in range(repeat):

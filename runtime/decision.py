@@ -128,11 +128,14 @@ def evidence(readings: Iterable[Sequence], frames: int, sure_at: float = SURE) -
 
 class Rule(ABC):
     """A decision rule: ``decide(readings, frames)``; ``exact``: early exit's proof holds for it;
-    ``inner``: the pipeline re-reads WHOLE crops' inner part for it."""
+    ``inner``: the pipeline re-reads WHOLE crops' inner part for it; ``read_whole_below``: early exit
+    settles -1 on a tracklet shorter than this only after its last frame (where one sure reading decides,
+    the frames not seen may hold it)."""
 
     name = ""
     exact = False
     inner = False
+    read_whole_below = 0
 
     def evidence(self, readings: Sequence[Sequence], frames: int) -> Evidence:
         return evidence(readings, frames)
@@ -173,6 +176,7 @@ class EvidenceRule(Rule):
     located: float = 0.7
     name: str = "evidence"
     inner = True
+    read_whole_below = 64
 
     def evidence(self, readings: Sequence[Sequence], frames: int) -> Evidence:
         return evidence(readings, frames, self.sure)

@@ -16,7 +16,8 @@ different times. A policy orders a tracklet's frames and says after each of its 
   SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
   number also read does not count: part of a number is read at side views); or -1 once the frames seen cover
   the tracklet (every COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING, and every crop the
-  gate passed was read (text the recognizer could not read is a reason to look further). "Nothing read yet"
+  gate passed was read (text the recognizer could not read is a reason to look further); a tracklet
+  shorter than its rule's ``read_whole_below`` settles -1 only at its end. "Nothing read yet"
   is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last
   frame. Measured against the full run in docs/defaults.md. Each test reads the readings the tracklet's
   rule counts (a stroke at a crop's side does not), and a leader stops a tracklet only where the rule
@@ -147,7 +148,7 @@ class Policy:
             return True
         top = top_candidates(readings, 1)
         nothing = (top[0][1] if top else 0.0) <= SETTLED_NOTHING and st.funnel.unread_text == 0
-        return st.fed * COVER_STRIDE >= st.n and nothing
+        return st.fed * COVER_STRIDE >= st.n >= st.rule.read_whole_below and nothing
 
     def settled_open(self, st: TrackState) -> bool:
         """For a stream without a known end (a clip's track): only evidence for a number stops it (the lead

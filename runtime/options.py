@@ -15,7 +15,11 @@ Engines = Annotated[Path, typer.Option(help="Folder with manifest.json from jnr-
 Backend = Annotated[str, typer.Option(help="|".join(CHOICES))]
 Batch = Annotated[int, typer.Option(min=1, help="Crops per model call")]
 Precision = Annotated[
-    str, typer.Option(help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it)")
+    str,
+    typer.Option(
+        help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it) or f32|bf16 "
+        "(--backend ov-cpu; auto: the export's choice per stage)"
+    ),
 ]
 Threads = Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")]
 Rule = Annotated[

@@ -78,7 +78,9 @@ def _paste(spec: StageSpec, resized: np.ndarray, p: Placement) -> np.ndarray:
 
 def _inset(spec: StageSpec, image: np.ndarray) -> np.ndarray:
     d = round(image.shape[1] * spec.inset_x)
-    return image[:, d : image.shape[1] - d] if d and image.shape[1] - 2 * d >= 2 else image
+    image = image[:, d : image.shape[1] - d] if d and image.shape[1] - 2 * d >= 2 else image
+    m = round(image.shape[0] * spec.margin)
+    return cv2.copyMakeBorder(image, m, m, m, m, cv2.BORDER_REPLICATE) if m else image
 
 
 def _to_color(spec: StageSpec, image: np.ndarray) -> np.ndarray:

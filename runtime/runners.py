@@ -3,7 +3,7 @@
 A runner runs one model on one backend (Polygraphy's shape): ``infer(NCHW float32) -> first output as
 numpy``, ``close()`` to release its session or GPU memory, and ``with`` for both. ONNX Runtime and TensorRT
 runners live in this package; the PyTorch ones (the per-image baseline and its batched and CUDA-graph
-forms) come with the export extra and are loaded lazily by name, so the lean runtime imports neither torch
+forms) come with the export extra and are imported only when opened, so the lean runtime imports neither torch
 nor jnr.export.
 """
 
@@ -23,25 +23,51 @@ from jnr.runtime.specs import DEFAULTS, get_spec
 
 @dataclass(frozen=True)
 class Backend:
+    """One backend: what it runs, how its stages open, when it can run, its precisions (the bench's rows:
+    the first is the plain name's, the others NAME-PRECISION) and its place in ``auto``'s order (1 first;
+    0: never picked)."""
+
     name: str
     kind: Literal["engine", "onnx", "torch"]  # what it runs: TensorRT engines, ONNX files, PyTorch modules
+    opener: str  # "module:function" (backend, manifest, precision, threads, options) -> stages
+    precisions: tuple[str, ...] = ("fp32",)
+    auto: int = 0
     per_image: bool = False  # the published baseline's way: one image at a time, PIL preprocessing
     gpu: bool = False  # precision auto means FP16 here
-    loader: str = ""  # torch: "module:function" building its stages, imported only when used
+    probe: str = ""  # "module:function" -> bool: can it run on this machine ("" always)
+
+    def available(self) -> bool:
+        if not self.probe:
+            return True
+        module, _, fn = self.probe.partition(":")
+        try:
+            return bool(getattr(importlib.import_module(module), fn)(self.name))
+        except ImportError:
+            return False
+
+    def open(self, manifest, precision: str, threads: int | None, **options) -> dict[str, Stage]:
+        module, _, fn = self.opener.partition(":")
+        return getattr(importlib.import_module(module), fn)(self, manifest, precision, threads, **options)
 
 
+TORCH, TORCH_PROBE = "jnr.runtime.runners:torch_stages", "jnr.runtime.runners:torch_available"
 BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in (
-        Backend("trt", "engine", gpu=True),
-        Backend("ort-trt", "onnx", gpu=True),
-        Backend("ort-cuda", "onnx", gpu=True),
-        Backend("ort-cpu", "onnx"),
-        Backend("torch", "torch", per_image=True, loader="jnr.export.baseline:torch_stages"),
-        Backend("torch-batched", "torch", loader="jnr.export.baseline:torch_stages"),
-        Backend("torch-cudagraph", "torch", gpu=True, loader="jnr.export.baseline:torch_stages"),
+        Backend("trt", "engine", "jnr.runtime.runners:trt_stages", ("fp16",), auto=1, gpu=True,
+                probe="jnr.runtime.runners:trt_available"),
+        Backend("ort-trt", "onnx", "jnr.runtime.runners:ort_stages", ("fp16",), auto=2, gpu=True,
+                probe="jnr.runtime.ort_runner:available"),
+        Backend("ort-cuda", "onnx", "jnr.runtime.runners:ort_stages", ("fp16",), auto=3, gpu=True,
+                probe="jnr.runtime.ort_runner:available"),
+        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16"), auto=4,
+                probe="jnr.runtime.ov_runner:available"),
+        Backend("ort-cpu", "onnx", "jnr.runtime.runners:ort_stages", ("fp32", "fp16", "int8"), auto=5),
+        Backend("torch", "torch", TORCH, ("fp32",), per_image=True, probe=TORCH_PROBE),
+        Backend("torch-batched", "torch", TORCH, ("fp32", "fp16"), probe=TORCH_PROBE),
+        Backend("torch-cudagraph", "torch", TORCH, ("fp16",), gpu=True, probe=TORCH_PROBE),
     )
-}
+}  # fmt: skip
 CHOICES = ("auto", *BACKENDS)
 
 
@@ -52,20 +78,44 @@ def get_backend(name: str) -> Backend:
         raise JnrError(f"unknown backend {name!r}; known: {', '.join(CHOICES)}") from None
 
 
-def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
-    """TensorRT engines, then ORT's TensorRT EP, then ORT CUDA, then ORT CPU; with the reason."""
-    from jnr.runtime.ort_runner import available
+def torch_available(name: str) -> bool:
+    """torch importable; the GPU-only ones (FP16, CUDA graphs) where CUDA is."""
+    if not importlib.util.find_spec("torch"):
+        return False
+    if not BACKENDS[name].gpu:
+        return True
+    import torch
 
+    return torch.cuda.is_available()
+
+
+def trt_available(name: str = "trt") -> bool:
+    return bool(importlib.util.find_spec("tensorrt") and importlib.util.find_spec("cuda"))
+
+
+def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
+    """The first backend in ``auto``'s order that can run here on these engines, with the reason: TensorRT
+    engines, ORT's TensorRT EP, ORT CUDA, OpenVINO on CPU (where jnr-export found it faster than ONNX
+    Runtime), ONNX Runtime on CPU."""
     has_engines = manifest is not None and any("engine" in e.artifacts for e in manifest.stages.values())
-    if has_engines and importlib.util.find_spec("tensorrt") and importlib.util.find_spec("cuda"):
-        return "trt", "TensorRT engines in the manifest and tensorrt + cuda-python installed"
-    why = (
-        "no TensorRT engines in the manifest" if not has_engines else "tensorrt or cuda-python not installed"
-    )
-    for b, prov in (("ort-trt", "TensorRT"), ("ort-cuda", "CUDA")):
-        if available(b):
-            return b, f"{why}; ONNX Runtime has the {prov} provider"
-    return "ort-cpu", f"{why}; ONNX Runtime has no GPU provider"
+    why = []
+    for b in sorted((b for b in BACKENDS.values() if b.auto), key=lambda b: b.auto):
+        if b.name == "trt" and not has_engines:
+            why.append("no TensorRT engines in the manifest")
+            continue
+        if not b.available():
+            why.append(f"{b.name} cannot run here")
+            continue
+        if b.name == "ov-cpu":
+            from jnr.runtime.ov_runner import faster_than_ort
+
+            ok, reason = faster_than_ort(manifest)
+            if not ok:
+                why.append(reason)
+                continue
+            why.append(reason)
+        return b.name, "; ".join(why)
+    return "ort-cpu", "; ".join(why)
 
 
 def load_stages(
@@ -78,35 +128,33 @@ def load_stages(
 ) -> dict[str, Stage]:
     """Runners for the three stages on ``backend`` from the engines ``manifest`` (the torch backends build
     the models it was exported from, or the defaults without one). ``precision``: auto (ONNX: FP16 on a GPU,
-    FP32 or the export's INT8 choice on CPU; torch: FP32, torch-cudagraph FP16), fp32, fp16, int8 (ONNX
-    Runtime on CPU). ``profile_dir``: ONNX Runtime writes its per-operator profile there. A folder is read
-    as its manifest (where it has one)."""
+    FP32 or the export's INT8 choice on CPU; OpenVINO: the export's choice per stage; torch: FP32,
+    torch-cudagraph FP16), or one of the backend's precisions. ``profile_dir``: ONNX Runtime writes its
+    per-operator profile there. A folder is read as its manifest (where it has one)."""
     b = get_backend(backend)
     if isinstance(manifest, str | Path):
         from jnr.runtime.reader import read_manifest
 
         manifest = read_manifest(Path(manifest), needed=b.kind != "torch")
-    if b.kind == "torch":
-        return _torch_stages(b, manifest, precision, threads, pose_weights)
-    if manifest is None:
+    if b.kind != "torch" and manifest is None:
         raise JnrError(f"--backend {backend} runs exported engines: run jnr-export first")
-    if b.kind == "engine":
-        from jnr.runtime.trt_runner import TrtRunner, check_machine
-
-        check_machine(manifest.raw)
-        return {
-            s: Stage(
-                e.spec,
-                None
-                if e.spec.decode == "none"
-                else TrtRunner(e.file(manifest.root, "engine"), e.spec.max_batch),
-            )
-            for s, e in manifest.stages.items()
-        }
-    return _ort_stages(b, manifest, precision, threads, profile_dir)
+    return b.open(manifest, precision, threads, pose_weights=pose_weights, profile_dir=profile_dir)
 
 
-def _ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None):
+def trt_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
+    from jnr.runtime.trt_runner import TrtRunner, check_machine
+
+    check_machine(m.raw)
+    return {
+        s: Stage(
+            e.spec, None if e.spec.decode == "none" else TrtRunner(e.file(m.root, "engine"), e.spec.max_batch)
+        )
+        for s, e in m.stages.items()
+    }
+
+
+def ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
+               **_) -> dict[str, Stage]:  # fmt: skip
     from jnr.runtime.ort_runner import OrtRunner
 
     fp16 = precision == "fp16" or (precision == "auto" and b.gpu)
@@ -133,16 +181,35 @@ def _ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, pr
     return out
 
 
-def _torch_stages(b: Backend, m: Manifest | None, precision: str, threads: int | None, pose: str | None):
+def ov_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
+    """OpenVINO on the FP32 ONNX files; precision auto: the export's choice per stage (f32 where none)."""
+    from jnr.runtime.ov_runner import OvRunner, stage_precision
+
+    if precision not in ("auto", "fp32", "f32", "bf16"):
+        raise JnrError(f"--backend ov-cpu runs f32 or bf16 (or auto), not {precision}")
+    out = {}
+    for s, e in m.stages.items():
+        if e.spec.decode == "none":
+            out[s] = Stage(e.spec, None)
+            continue
+        prec = stage_precision(e.raw) if precision == "auto" else precision.replace("fp32", "f32")
+        runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / "ov-cache")
+        out[s] = Stage(e.spec, runner)
+    return out
+
+
+def torch_stages(b: Backend, m: Manifest | None, precision: str, threads: int | None,
+                 pose_weights: str | None = None, **_) -> dict[str, Stage]:  # fmt: skip
+    """The PyTorch stage models (jnr.export.baseline, imported only here): the models and weights the
+    engines were exported from, the defaults where there are none."""
     if not importlib.util.find_spec("torch"):
         raise JnrError(f"--backend {b.name} needs PyTorch: pip install 'jnr[export]'")
-    module, _, fn = b.loader.partition(":")
-    build = getattr(importlib.import_module(module), fn)
-    # the same models and weights the engines were exported from; the defaults where none exist yet
+    from jnr.export.baseline import torch_stages as build
+
     if m is not None:
         chosen = {s: (e.spec, e.raw.get("weights") or e.spec.weights) for s, e in m.stages.items()}
     else:
         chosen = {s: (get_spec(n), get_spec(n).weights) for s, n in DEFAULTS.items()}
-    if pose:
-        chosen["pose"] = (chosen["pose"][0], pose)
+    if pose_weights:
+        chosen["pose"] = (chosen["pose"][0], pose_weights)
     return build(chosen, b.name, threads, precision)

@@ -38,6 +38,9 @@ class StageSpec:
     pad_value: int = 114
     interpolation: Literal["auto", "bicubic"] = "auto"  # auto: area when shrinking, bilinear when growing
     inset_x: float = 0.0  # share of the width cut from each side before resizing
+    # share of the height added round the crop (its edge pixels repeated) before resizing: text-line
+    # recognizers were trained on lines with a margin, and a tight number crop has none
+    margin: float = 0.0
     # sigmoid: legible at >= threshold; yolo-pose: person confidence; db-text: a text box's mean probability
     threshold: float = 0.5
     charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)

@@ -13,6 +13,7 @@ from jnr.runtime.data import open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import load_manifest
 from jnr.runtime.ort_runner import available
+from jnr.runtime.ov_runner import available as ov_available
 from jnr.runtime.runners import load_stages
 
 pytest.importorskip("torch")
@@ -20,6 +21,8 @@ pytest.importorskip("torch")
 BACKENDS = [("torch-batched", "fp32"), ("ort-cpu", "fp32"), ("ort-cpu", "fp16")] + [
     (b, "fp16") for b in ("ort-cuda", "ort-trt") if available(b)
 ]
+# OpenVINO: f32, and auto (the export's choice per stage, bf16 only where it passed parity at 99%)
+BACKENDS += [("ov-cpu", "f32"), ("ov-cpu", "auto")] if ov_available() else []
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +56,8 @@ def test_runner_contract_against_the_pytorch_reference(engines, reference, backe
         b = got[stage].runner.infer(x)
         assert isinstance(b, np.ndarray) and b.dtype == np.float32 and a.shape == b.shape
         same = decoded_equal(spec, a, b, places, sizes).mean()
-        assert same >= (0.99 if precision == "fp16" else 0.999), (stage, same)
-        if precision == "fp32":
+        assert same >= (0.999 if precision in ("fp32", "f32") else 0.99), (stage, same)
+        if precision in ("fp32", "f32"):
             assert np.abs(a - b).max() < 1e-2
     assert len(reference["str"][1]) > 500
 
@@ -94,7 +97,8 @@ def test_the_api_reads_one_tracklet_from_arrays_as_from_files(engines, tiny_spli
 def test_runtime_modules_never_import_torch(tmp_path):
     code = (
         "import sys, jnr, jnr.runtime.run_cli, jnr.runtime.runners, jnr.runtime.pipeline, "
-        "jnr.runtime.reader, jnr.runtime.ort_runner, jnr.runtime.manifest, jnr.runtime.trt_runner, "
+        "jnr.runtime.reader, jnr.runtime.ort_runner, jnr.runtime.ov_runner, jnr.runtime.manifest, "
+        "jnr.runtime.trt_runner, jnr.runtime.decision, "
         "jnr.runtime.distributed; "
         "jnr.load; assert 'torch' not in sys.modules, 'torch'; "
         "assert not [m for m in sys.modules if m.startswith('jnr.export')], 'jnr.export'"
@@ -105,7 +109,11 @@ def test_runtime_modules_never_import_torch(tmp_path):
 def test_auto_picks_and_says_why(engines, tiny_split, tmp_path, run_cli):
     r = run_cli("jnr-run", tiny_split, "--engines", engines, "--out", tmp_path / "p.json", "--batch", "1000")
     assert r.returncode == 0, r.stderr
-    assert "backend: ort-cpu" in r.stderr and "no TensorRT engines" in r.stderr
+    from jnr.runtime.runners import pick_auto
+
+    picked = pick_auto(load_manifest(engines))[0]  # ov-cpu where OpenVINO is installed and measured faster
+    assert picked in ("ort-cpu", "ov-cpu") and f"backend: {picked}" in r.stderr
+    assert "no TensorRT engines" in r.stderr
     assert "exceeds the engine profile maximum 256: clamped to 256" in r.stderr.replace("\n", " ")
 
 
@@ -127,7 +135,7 @@ def test_interrupt_saves_finished_tracklets(engines, tiny_split, tmp_path, monke
     from jnr.runtime.pipeline import Pipeline
     from jnr.runtime.tracks import Result
 
-    def run(self, tracklets, frames="all"):
+    def run(self, tracklets, frames="all", start="pose"):
         yield Result("0", 5, [])
         raise KeyboardInterrupt
 
@@ -182,3 +190,34 @@ def test_manifest_roundtrips_specs(engines):
 
     for e in load_manifest(engines).stages.values():
         assert e.spec.name in SPECS and e.spec.input_hw == SPECS[e.spec.name].input_hw
+
+
+@pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
+def test_openvino_bf16_falls_back_to_f32_with_a_note_on_a_cpu_without_bf16(engines, monkeypatch):
+    from jnr.runtime import ov_runner
+
+    monkeypatch.setattr(ov_runner, "cpu_has_bf16", lambda: False)
+    e = load_manifest(engines).stages["legibility"]
+    r = ov_runner.OvRunner(e.file(engines, "onnx-fp32"), "bf16", e.spec.max_batch)
+    assert r.precision == "f32" and "no BF16 units" in r.note
+    x = np.zeros((2, e.spec.channels, *e.spec.input_hw), np.float32)
+    assert r.infer(x).shape[0] == 2
+
+
+@pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
+def test_the_export_records_an_openvino_trial_and_auto_picks_it_only_where_faster(engines):
+    from jnr.runtime.ov_runner import faster_than_ort
+    from jnr.runtime.runners import pick_auto
+
+    m = load_manifest(engines)
+    for e in m.stages.values():
+        trial = e.raw["openvino"]
+        assert trial["precision"] in trial["parity"] and trial["parity"][trial["precision"]]["passed"]
+        assert {"ort-cpu", "f32"} <= set(trial["ms_per_batch"])
+    ok, why = faster_than_ort(m)
+    assert pick_auto(m)[0] == ("ov-cpu" if ok else "ort-cpu"), why
+    for share, picked in ((2.0, "ort-cpu"), (0.95, "ort-cpu"), (0.5, "ov-cpu")):  # measured so, on this CPU
+        for e in m.stages.values():
+            t = e.raw["openvino"]
+            t["ms_per_batch"][t["precision"]] = t["ms_per_batch"]["ort-cpu"] * share
+        assert pick_auto(m)[0] == picked, share

@@ -86,7 +86,8 @@ def test_reliability_bins_and_ece():
     answers = [(True, 0.9)] * 9 + [(False, 0.9)] + [(True, 0.3), (False, 0.3), (False, 0.3)]
     rel = reliability(answers)
     assert [b["n"] for b in rel["bins"]] == [3, 10]
-    assert rel["bins"][1]["right"] == pytest.approx(0.9) and rel["bins"][0]["right"] == pytest.approx(1 / 3, abs=1e-4)
+    assert rel["bins"][1]["right"] == pytest.approx(0.9)
+    assert rel["bins"][0]["right"] == pytest.approx(1 / 3, abs=1e-4)
     assert rel["ece"] == pytest.approx(3 / 13 * abs(1 / 3 - 0.3) + 10 / 13 * 0.0, abs=1e-4)
 
 
@@ -143,3 +144,30 @@ def test_exact_falls_back_to_all_for_a_rule_without_the_proof(engines):
     assert opened.config.frames == "all" and any("exact" in n for n in opened.notes)
     kept = resolve(RunConfig(engines=engines, backend="ort-cpu", frames="exact", vote="baseline"), None)
     assert kept.config.frames == "exact" and not kept.notes
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--vote", "nope"], "unknown --vote 'nope'; known: baseline, evidence"),
+        (["--start", "torso"], "unknown --start 'torso'; known: pose, gate, str"),
+    ],
+)
+def test_bad_vote_or_start_is_one_line_and_exit_2(engines, tiny_split, tmp_path, run_cli, option, message):
+    out = tmp_path / "p.json"
+    r = run_cli("jnr-run", tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out, *option)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_the_funnel_names_the_rule_and_gives_a_confidence(engines, tiny_split, tmp_path, run_cli):
+    import json
+
+    out = tmp_path / "p.json"
+    r = run_cli("jnr-run", tiny_split, "--engines", engines, "--backend", "ort-cpu", "--out", out,
+                "--report", tmp_path / "r.html")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    funnel = json.loads(out.with_suffix(".funnel.json").read_text())
+    assert funnel and all(f["vote"] == "evidence" and 0 < f["confidence"] < 1 for f in funnel.values())
+    page = (tmp_path / "r.html").read_text()
+    assert "Reliability of the confidence" in page and "--vote evidence" in page

@@ -69,9 +69,9 @@ def test_stage_figures_count_every_tracklet_after_a_batch_fails(tiny_split, engi
         frames_once = reader.pipeline.stats.frames
         real_run, calls = Pipeline.run, []
 
-        def flaky(self, ts, frames="all"):  # the first call (the whole batch) fails half-way
+        def flaky(self, ts, frames="all", start="pose"):  # the first call (the whole batch) fails half-way
             calls.append(len(ts))
-            for i, r in enumerate(real_run(self, ts, frames)):
+            for i, r in enumerate(real_run(self, ts, frames, start)):
                 if len(calls) == 1 and i == 3:
                     raise RuntimeError("a bad tracklet")
                 yield r
