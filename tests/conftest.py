@@ -55,6 +55,8 @@ ENTRIES = {
     "jnr-data": "jnr.runtime.cli:data_main",
     "jnr-video": "jnr.video.cli:main",
     "jnr-bench": "jnr.benchmarks.bench:main",
+    "jnr-train": "jnr.train.cli:main",
+    "jnr-export": "jnr.export.cli_export:main",
 }
 
 

@@ -1,0 +1,175 @@
+"""Fine-tune the default recognizer, PaddleOCR's PP-OCRv6 small (ONNX only), on a user's real split.
+
+The ONNX file becomes a PyTorch module through onnx2torch (as export's parity reference does); its
+convolutions (the HGNet backbone and the neck's, 57 layers, 2.8M of its 5.3M weights) are trained with CTC
+over its whole charset, the rest stays as shipped; the trained weights are written back into a copy of
+the shipped ONNX file, so `jnr-export --str ppocr-v6-rec=FILE.onnx` exports and checks it like the shipped
+one (same graph, same charset in its metadata).
+
+Labels: every crop of a numbered tracklet takes the tracklet's number, unless the teacher (the shipped
+recognizer) reads another number there and is sure of it (>= TEACHER_VETO): a user's frames are used
+without hand labels, and a crop of another player, or of a number the ground truth does not hold, stays out.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from jnr.runtime import decode as dec
+from jnr.runtime import preprocess
+from jnr.runtime.data import decode, open_split
+from jnr.runtime.errors import JnrError
+from jnr.runtime.specs import StageSpec, get_spec
+from jnr.runtime.vote import parse_number
+
+TEACHER_VETO = 0.9
+
+
+def trainable(weights: str | None = None) -> tuple[nn.Module, StageSpec, object]:
+    """The recognizer as a module with the full charset (its probabilities out), its spec, and the
+    slimmed ONNX model the module was converted from (where its weights go back)."""
+    import onnx
+    import onnxslim
+    from onnx2torch import convert
+
+    from jnr.export.models import complete_spec, explicit_same_pads
+    from jnr.export.weights import resolve_weights
+
+    base = get_spec("ppocr-v6-rec")
+    src = weights or base.weights
+    spec = complete_spec(replace(base, head="full", weights=src), src)
+    model = onnx.load(str(resolve_weights(src)))
+    explicit_same_pads(model)
+    model = onnxslim.slim(model)
+    module = convert(model)
+    for p in module.parameters():
+        p.requires_grad_(True)
+    return module, spec, model
+
+
+def write_back(module: nn.Module, model, dst: Path) -> Path:
+    """The trained convolutions into the ONNX ``model``'s initializers, saved (atomically) at ``dst``."""
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        # onnx2torch names a node's module by its ONNX name; asymmetric pads make it (pad, conv)
+        conv = next(
+            m for m in module.get_submodule(node.name.replace(".", "/")).modules() if isinstance(m, nn.Conv2d)
+        )
+        for name, tensor in zip(node.input[1:], (conv.weight, conv.bias), strict=False):
+            if tensor is not None and name in inits:
+                inits[name].CopyFrom(
+                    numpy_helper.from_array(tensor.detach().numpy().astype(np.float32), name)
+                )
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(dst)
+    return dst
+
+
+def labelled_crops(split: Path, spec: StageSpec, teacher) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """(crops, labels, tracklet ids) of a split's numbered tracklets, as the module docstring says."""
+    s = open_split(split)
+    if s.gt is None:
+        raise JnrError(f"{split}: no ground truth ({split.name}_gt.json or gt.json)")
+    crops, labels, ids = [], [], []
+    for t in s.tracklets:
+        number = s.gt.get(t.id, -1)
+        if number == -1:
+            continue
+        ims = [im for im in (decode(p) for p in t.frames) if im is not None]
+        if not ims:
+            continue
+        for im, (text, conf) in zip(ims, teacher(ims), strict=True):
+            n = parse_number(text)
+            if n is not None and n != number and conf >= TEACHER_VETO:
+                continue
+            crops.append(im)
+            labels.append(str(number))
+            ids.append(t.id)
+    if not crops:
+        raise JnrError(f"{split}: no crops of numbered tracklets")
+    return crops, labels, ids
+
+
+def held_out(ids: list[str], share: float) -> np.ndarray:
+    """Whole tracklets held out: crc32 of the id, so the same split on every run."""
+    return np.array([zlib.crc32(i.encode()) % 1000 < share * 1000 for i in ids])
+
+
+def reader(module: nn.Module, spec: StageSpec, batch: int = 128):
+    """crops -> readings with ``module`` (as the shipped digit head reads them: charset confidence)."""
+    read_spec = replace(spec, confidence="charset")
+
+    def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        module.eval()
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), batch):
+                x, _ = preprocess.batch(spec, crops[i : i + batch])
+                out.extend(dec.reading(read_spec, module(torch.from_numpy(x)).numpy()))
+        return out
+
+    return read
+
+
+def exact(read, crops: list[np.ndarray], labels: list[str]) -> float:
+    """Share of crops read as their label at a confidence the vote counts (>= 0.2)."""
+    rs = read(crops)
+    return sum(t == lab and c >= 0.2 for (t, c), lab in zip(rs, labels, strict=True)) / max(1, len(labels))
+
+
+def _jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness and contrast jitter per crop (the inputs are normalised to [-1, 1])."""
+    gain = rng.uniform(0.8, 1.2, (len(x), 1, 1, 1)).astype(np.float32)
+    shift = rng.uniform(-0.15, 0.15, (len(x), 1, 1, 1)).astype(np.float32)
+    return np.clip(x * gain + shift, -1, 1)
+
+
+def finetune(
+    module: nn.Module,
+    spec: StageSpec,
+    crops: list[np.ndarray],
+    labels: list[str],
+    epochs: int,
+    seed: int = 0,
+    lr: float = 5e-5,
+    batch: int = 32,
+    each_epoch=None,
+) -> None:
+    """CTC over the whole charset (targets: the digits' classes), Adam, one-cycle; ``each_epoch(k)`` after
+    each epoch (the held-out check)."""
+    from jnr.train.loop import fit
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x, _ = preprocess.batch(spec, crops)
+    targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
+        xb = torch.from_numpy(_jitter(x[idx.numpy()], rng))
+        logp = module(xb).clamp_min(1e-8).log().permute(1, 0, 2)  # T, N, C: the graph ends in a softmax
+        tgt = [targets[j] for j in idx.tolist()]
+        return ctc(
+            logp,
+            torch.cat(tgt),
+            torch.full((len(idx),), logp.shape[0], dtype=torch.long),
+            torch.tensor([len(t) for t in tgt]),
+        )
+
+    for k in range(epochs):
+        fit(module, len(x), 1, batch, loss_of, opt, clip=5.0, name=f"ppocr-v6-rec epoch {k + 1}/{epochs}")
+        if each_epoch is not None:
+            each_epoch(k + 1)
