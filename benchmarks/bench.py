@@ -97,8 +97,13 @@ def bench(
     split = open_split(data_split(data, tracklets, console.print))
     split.tracklets = split.tracklets[:tracklets]
     wanted = _wanted(backends, engines)
-    peak = probe.matmul_peak()
-    console.print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; backends: {', '.join(wanted)}")
+    peaks = probe.matmul_peaks()
+    peak = peaks["fp32"]
+    console.print(
+        "matmul peaks "
+        + ", ".join(f"{k} {v / 1e9:.1f} G/s" for k, v in peaks.items())
+        + f"; backends: {', '.join(wanted)}"
+    )
     results: dict[str, dict] = {}
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f"{name}.partial.json"  # every finished row, in case a later one never ends
@@ -117,10 +122,14 @@ def bench(
     _score(results, split)
     n = len(split.tracklets)
     floor = probe.floors(engines, next(iter(results.values())), n, peak)
-    for r in results.values():
-        r["over_floor"] = {k: r["sec_per_tracklet"][k] / v for k, v in floor.items() if v > 0}
+    for r in results.values():  # each row's floor at its own stages' precisions and its own item counts
+        r["precision_per_stage"] = probe.row_precisions(engines, r["backend"], r["precision"])
+        r["floor_sec_per_tracklet"] = probe.floors(engines, r, n, peaks, r["precision_per_stage"])
+        own = r["floor_sec_per_tracklet"]
+        r["over_floor"] = {k: r["sec_per_tracklet"][k] / v for k, v in own.items() if v > 0}
     stdout_console().print(render.table(results, floor))
     doc = _document(results, split, n, peak, floor)
+    doc["matmul_peaks"] = peaks
     atomic_write_json(out / f"{name}.json", doc)
     m = doc["machine"]
     title = f"{m['cpu']} ({m['cores']} cores)" + (f", {m['gpu']}" if m["gpu"] else "") + f": {n} tracklets"

@@ -81,8 +81,93 @@ def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
     return 2 * n**3 / best
 
 
-def floors(engines: Path, result: dict, n: int, peak: float) -> dict:
-    """Seconds per tracklet at the measured matmul peak, per learned stage, from the ONNX FLOPs."""
+def _graph_peak(path: Path, feeds: dict, flops: float, run, repeat: int = 5) -> float:
+    run(feeds)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run(feeds)
+        best = min(best, time.perf_counter() - t)
+    return flops / best
+
+
+def matmul_peaks(n: int = 2048) -> dict[str, float]:
+    """FLOP/s (or int ops/s) of one large matmul at each precision the CPU backends run: ``fp32`` numpy;
+    ``int8`` ONNX Runtime's MatMulInteger (u8 x s8 -> s32, what a QDQ graph's integer kernels run);
+    ``bf16`` an OpenVINO MatMul compiled at bf16, where OpenVINO is installed."""
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    out = {"fp32": matmul_peak(n)}
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mm.onnx"
+        graph = helper.make_graph(
+            [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "mm",
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
+             helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
+            [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
+        )  # fmt: skip
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {
+            "a": rng.integers(0, 255, (n, n), dtype=np.uint8),
+            "b": rng.integers(-127, 127, (n, n), dtype=np.int8),
+        }
+        out["int8"] = _graph_peak(path, feeds, 2 * n**3, lambda f: sess.run(None, f))
+        if importlib.util.find_spec("openvino"):
+            import openvino as ov
+
+            from jnr.runtime.ov_runner import cpu_has_bf16
+
+            fgraph = helper.make_graph(
+                [helper.make_node("MatMul", ["a", "b"], ["y"])], "mmf",
+                [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n]),
+                 helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])],
+            )  # fmt: skip
+            fpath = Path(tmp) / "mmf.onnx"
+            onnx.save(helper.make_model(fgraph, opset_imports=[helper.make_opsetid("", 17)]), str(fpath))
+            prec = "bf16" if cpu_has_bf16() else "f32"
+            model = ov.Core().compile_model(str(fpath), "CPU", {"INFERENCE_PRECISION_HINT": prec})
+            a = rng.random((n, n), dtype=np.float32)
+            out["bf16" if prec == "bf16" else "ov-f32"] = _graph_peak(fpath, [a, a], 2 * n**3, model)
+    return out
+
+
+def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str]:
+    """The precision each stage of a bench row computes at on the CPU (the key of matmul_peaks): OpenVINO at
+    the export's choice or the one asked for, INT8 where the row runs INT8 artifacts, else fp32."""
+    try:
+        m = load_manifest(engines)
+    except JnrError:
+        return {s: "fp32" for s in STAGE_ITEMS}
+    out = {}
+    for s, e in m.stages.items():
+        if backend == "ov-cpu":
+            from jnr.runtime.ov_runner import stage_precision
+
+            p = stage_precision(e.raw) if precision == "auto" else precision
+            out[s] = "bf16" if p == "bf16" else "fp32"
+        elif (
+            backend == "ort-cpu"
+            and "onnx-int8" in e.artifacts
+            and (precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8"))
+        ):
+            out[s] = "int8"
+        else:
+            out[s] = "fp32"
+    return out
+
+
+def floors(engines: Path, result: dict, n: int, peaks: dict[str, float] | float, precisions=None) -> dict:
+    """Seconds per tracklet at the measured matmul peak of each stage's own precision (``precisions``:
+    stage -> key of ``peaks``; fp32 where not given), per learned stage, from the ONNX FLOPs."""
+    if not isinstance(peaks, dict):
+        peaks = {"fp32": peaks}
     try:
         m = load_manifest(engines)
     except JnrError:
@@ -90,6 +175,7 @@ def floors(engines: Path, result: dict, n: int, peak: float) -> dict:
     out = {}
     for stage, items in STAGE_ITEMS.items():
         fl = m.raw["stages"][stage].get("flops_per_item")
+        peak = peaks.get((precisions or {}).get(stage, "fp32")) or peaks["fp32"]
         if fl:
             out[stage] = fl * result["items"][items] / n / peak
     return out

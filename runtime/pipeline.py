@@ -181,8 +181,8 @@ class Pipeline(Lifecycle):
 
     def _str(self, items: list[Item]) -> list[Item]:
         """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none. Where
-        the rule asks, a counted reading of a crop with the torso's sides in it is checked on the crop's
-        inner part (``where``: INNER where it reads the same number, EDGE where not)."""
+        the rule asks, a counted one-digit reading of a crop with the torso's sides in it is checked on the
+        crop's inner part (``where``: INNER where that backs it, EDGE where not)."""
         out, _ = self._run(self.str, [g.crop for _, g in items])
         readings = [
             Reading(text, conf, g.where) if conf >= g.floor else Reading("", 0.0, g.where)

@@ -44,6 +44,10 @@ def trainable(weights: str | None = None) -> tuple[nn.Module, StageSpec, object]
     base = get_spec("ppocr-v6-rec")
     src = weights or base.weights
     spec = complete_spec(replace(base, head="full", weights=src), src)
+    import warnings
+
+    # onnx2torch's Slice indexes with a list: deprecated in torch, still right in the pinned 2.14
+    warnings.filterwarnings("ignore", "Using a non-tuple sequence for multidimensional indexing")
     model = onnx.load(str(resolve_weights(src)))
     explicit_same_pads(model)
     model = onnxslim.slim(model)
@@ -150,24 +154,17 @@ def finetune(
     """CTC over the whole charset (targets: the digits' classes), Adam, one-cycle; ``each_epoch(k)`` after
     each epoch (the held-out check)."""
     from jnr.train.loop import fit
+    from jnr.train.str_ import ctc_loss
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x, _ = preprocess.batch(spec, crops)
-    targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
-    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    ctc = ctc_loss(spec, labels)
     opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
         xb = torch.from_numpy(_jitter(x[idx.numpy()], rng))
-        logp = module(xb).clamp_min(1e-8).log().permute(1, 0, 2)  # T, N, C: the graph ends in a softmax
-        tgt = [targets[j] for j in idx.tolist()]
-        return ctc(
-            logp,
-            torch.cat(tgt),
-            torch.full((len(idx),), logp.shape[0], dtype=torch.long),
-            torch.tensor([len(t) for t in tgt]),
-        )
+        return ctc(module(xb).clamp_min(1e-8).log(), idx)  # the graph ends in a softmax
 
     for k in range(epochs):
         fit(module, len(x), 1, batch, loss_of, opt, clip=5.0, name=f"ppocr-v6-rec epoch {k + 1}/{epochs}")

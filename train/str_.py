@@ -85,18 +85,28 @@ def finetune(
 ) -> None:
     """CTC fine-tuning; targets are the class indices of the digits in the spec's charset."""
     torch.manual_seed(seed)
-    targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
-    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    ctc = ctc_loss(spec, labels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        logp = model(torch.from_numpy(x[idx.numpy()])).log_softmax(-1).permute(1, 0, 2)  # T, N, C
+        return ctc(model(torch.from_numpy(x[idx.numpy()])).log_softmax(-1), idx)
+
+    fit(model, len(x), epochs, batch, loss_of, opt, clip=5.0, name="str")
+
+
+def ctc_loss(spec: StageSpec, labels: list[str]):
+    """``loss(log_probs (N, T, C), indices of the batch's labels)``: CTC with the blank at 0 and each label's
+    digits as their classes in the spec's charset."""
+    targets = [torch.tensor([spec.charset.index(c) + 1 for c in lab]) for lab in labels]
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+
+    def loss(logp: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         tgt = [targets[j] for j in idx.tolist()]
         return ctc(
-            logp,
+            logp.permute(1, 0, 2),  # T, N, C
             torch.cat(tgt),
-            torch.full((len(idx),), logp.shape[0], dtype=torch.long),
+            torch.full((len(idx),), logp.shape[1], dtype=torch.long),
             torch.tensor([len(t) for t in tgt]),
         )
 
-    fit(model, len(x), epochs, batch, loss_of, opt, clip=5.0, name="str")
+    return loss

@@ -19,19 +19,27 @@ def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_pa
     doc = json.loads((tmp_path / "b.json").read_text())
     assert list(doc["backends"]) == [HEADLINE, "ort-cpu"]
     head = doc["headline"]
-    # no GPU, no TensorRT here: plain jnr-run picks ort-cpu, and always stops settled tracklets
-    assert head["backend"] == "ort-cpu" and head["frames_mode"] == "settled"
+    # no GPU, no TensorRT here: plain jnr-run picks a CPU backend (OpenVINO only where the export measured it
+    # faster), and always stops settled tracklets
+    from jnr.runtime.manifest import load_manifest
+    from jnr.runtime.runners import pick_auto
+
+    assert head["backend"] == pick_auto(load_manifest(engines))[0] and head["frames_mode"] == "settled"
     assert doc["backends"]["ort-cpu"]["frames_mode"] == "all"
     # the rows' answers are jnr-run's (the Python API's) for the same options, and so is the accuracy
     rows = doc["backends"]
-    assert rows[HEADLINE]["predictions"] == api_answers(engines, tiny_split, backend="ort-cpu")
+    assert rows[HEADLINE]["predictions"] == api_answers(engines, tiny_split, backend=head["backend"])
     assert rows["ort-cpu"]["predictions"] == api_answers(engines, tiny_split, backend="ort-cpu", frames="all")
     gt = json.loads((tiny_split / "test_gt.json").read_text())
     assert head["accuracy"] == sum(rows[HEADLINE]["predictions"][k] == v for k, v in gt.items()) / len(gt)
     assert head["split_frames_per_second"] > 0
     assert set(head["sec_per_tracklet"]) >= {"pose", "legibility", "str", "total"}
     assert head["speed_up_vs_torch"] is None  # no torch row asked for
-    assert "default (ort-cpu, settled)" in r.output
+    assert f"default ({head['backend']}, settled)" in r.output
+    # the floor of each row at its own precision: the matmul peak of each precision the CPU rows run
+    assert doc["matmul_peaks"]["fp32"] > 0 and doc["matmul_peaks"]["int8"] > 0
+    assert rows["ort-cpu"]["precision_per_stage"] == {"pose": "fp32", "legibility": "fp32", "str": "fp32"}
+    assert set(rows["ort-cpu"]["floor_sec_per_tracklet"]) == {"pose", "legibility", "str"}
     assert (tmp_path / "b.png").stat().st_size > 0
 
 
