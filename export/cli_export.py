@@ -122,6 +122,13 @@ def export(
             "per stage where it passes parity and is faster here"
         ),
     ] = False,
+    openvino: Annotated[
+        bool,
+        typer.Option(
+            help="Also try each stage on OpenVINO (f32, and bf16 where the CPU has it): parity and time "
+            "against ONNX Runtime; --backend ov-cpu runs the passing precision, auto takes it where faster"
+        ),
+    ] = False,
     pose: Annotated[
         str | None, typer.Option(help="Pose: a .pt path or ultralytics name (yolo11s-pose.pt)")
     ] = None,
@@ -159,7 +166,7 @@ def export(
     if engine is None:
         console.print(f"no TensorRT engines: {gpu}; ONNX artifacts are kept and run on ONNX Runtime")
         gpu = None
-    ex = Exporter(out, fp16, int8, opset, engine, console.print, force)
+    ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino)
     entries = dict(ex.previous.get("stages", {}))
     for stage in wanted:
         spec, weights = chosen[stage]

@@ -45,15 +45,15 @@ def versions() -> dict:
     }
 
 
-def stage_key(spec: StageSpec, weights: str, fp16: bool, opset: int, int8: bool = False) -> str:
+def stage_key(
+    spec: StageSpec, weights: str, fp16: bool, opset: int, int8: bool = False, openvino: bool = False
+) -> str:
     w = resolve_weights(weights)
     wid = sha256(w) if w.is_file() else weights
     # a change to the export steps (or the graph rewrites, or INT8) rebuilds, even within a version
     recipe = [sha256(Path(m.__file__)) for m in (steps, rewrites, quant)]
-    from jnr.runtime.ov_runner import available as openvino
-
     parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
-    parts += ["openvino"] if openvino() else []  # installing OpenVINO adds its trial to the next export
+    parts += ["openvino"] if openvino else []
     blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -118,6 +118,7 @@ class Exporter:
         engine: Callable[[Path, StageSpec, str], dict] | None = None,
         say: Callable[[str], None] = print,
         force: bool = False,
+        openvino: bool = False,
     ) -> None:
         self.out, self.fp16, self.int8, self.opset, self.engine, self.say = (
             out,
@@ -127,6 +128,7 @@ class Exporter:
             engine,
             say,
         )
+        self.openvino = openvino  # the OpenVINO trial per stage (jnr-export --openvino)
         self.previous = read_previous(out, force)
         self._images: dict = {}
 
@@ -144,7 +146,7 @@ class Exporter:
         if spec.decode == "none":  # a model-less stage: nothing to export, nothing to check
             return {**NO_MODEL, "spec": spec.to_dict()}
         spec = complete_spec(spec, weights)
-        key = stage_key(spec, weights, self.fp16, self.opset, self.int8)
+        key = stage_key(spec, weights, self.fp16, self.opset, self.int8, self.openvino)
         old = _reusable(self.previous.get("stages", {}).get(spec.stage, {}), key, self.out)
         if old is not None and (self.engine is None or "engine" in old["artifacts"]):
             self.say(
@@ -174,7 +176,8 @@ class Exporter:
                 spec, module, fp32_path, stem.with_suffix(".int8.onnx")
             )
         _check_parity(spec, parity, self.out)
-        cpu.update(self.openvino(spec, module, fp32_path))
+        if self.openvino:
+            cpu.update(self.openvino_trial(spec, module, fp32_path))
         io = steps.io_info(run_path)
         if self.engine is not None:
             arts["engine"] = self.engine(run_path, spec, io["inputs"][0]["name"])
@@ -227,7 +230,7 @@ class Exporter:
             {"cpu_precision": "int8" if use else "fp32", "cpu_ms_per_batch": ms, "why": why},
         )
 
-    def openvino(self, spec: StageSpec, module, fp32_path: Path) -> dict:
+    def openvino_trial(self, spec: StageSpec, module, fp32_path: Path) -> dict:
         """Where OpenVINO is installed: the FP32 ONNX compiled at f32 and (where the CPU has BF16 units) bf16,
         each checked for parity like the other artifacts and timed against ONNX Runtime on this CPU; the
         manifest records the fastest that passes (``openvino.precision``), which ``--backend ov-cpu`` and
@@ -235,6 +238,7 @@ class Exporter:
         from jnr.runtime.ov_runner import OvRunner, available, cpu_has_bf16
 
         if not available():
+            self.say(f"{spec.stage}: no OpenVINO trial: pip install 'jnr[openvino]'")
             return {}
         ims = self.images()[spec.stage]
         x = preprocess.batch(spec, ims[:64])[0]

@@ -93,7 +93,7 @@ def faster_than_ort(manifest) -> tuple[bool, str]:
             continue
         trial = e.raw.get("openvino")
         if not trial:
-            return False, "jnr-export made no OpenVINO trial (install openvino and export again)"
+            return False, "jnr-export made no OpenVINO trial (jnr-export --openvino)"
         ov_ms += trial["ms_per_batch"][trial["precision"]]
         ort_ms += trial["ms_per_batch"]["ort-cpu"]
     figures = f"OpenVINO {ov_ms:.0f} ms vs ONNX Runtime {ort_ms:.0f} ms for a batch of every stage"

@@ -78,7 +78,9 @@ def legibility(
     console.print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}; wrote {out}")
 
 
-def _finetune_ppocr(split: Path, out: Path, epochs: int, held_out: float, seed: int) -> None:
+def _finetune_ppocr(
+    split: Path, out: Path, epochs: int, held_out: float, seed: int, keep: Path | None
+) -> None:
     """jnr-train str --init ppocr-v6-rec: train on the numbered tracklets not held out, check the held-out
     ones every epoch (the shipped model first), write the ONNX file and its card."""
     import time
@@ -109,7 +111,8 @@ def _finetune_ppocr(split: Path, out: Path, epochs: int, held_out: float, seed: 
         console.print(f"epoch {k}: held-out crops read {curve[-1]:.4f}")
 
     t0 = time.perf_counter()
-    ppocr.finetune(module, spec, tr_c, tr_l, epochs, seed, each_epoch=check)
+    kept = ppocr.keep_crops(keep) if keep is not None else []
+    ppocr.finetune(module, spec, tr_c, tr_l, epochs, seed, each_epoch=check, keep=kept)
     seconds = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     ppocr.write_back(module, model, out)
@@ -122,7 +125,8 @@ def _finetune_ppocr(split: Path, out: Path, epochs: int, held_out: float, seed: 
             "labels": "the tracklet's number, unless the shipped recognizer reads another at >= "
             f"{ppocr.TEACHER_VETO}",
             "start": "PP-OCRv6 small rec as rapidocr 3.10.0 ships it (onnx2torch); its convolutions trained",
-            "loss": "CTC over the whole charset, Adam, one-cycle per epoch, brightness/contrast jitter",
+            "loss": "CTC over the whole charset, Adam, one-cycle per epoch, brightness/contrast jitter"
+            + (f"; KL to the shipped model on {len(kept)} torso crops of {keep}" if keep else ""),
             "split": f"whole tracklets, {held_out:.0%} held out (crc32 of the id)",
             "epochs": epochs,
             "seconds": round(seconds),
@@ -163,6 +167,13 @@ def str_(
             "+ gt), writing an ONNX file for jnr-export --str ppocr-v6-rec=FILE.onnx"
         ),
     ] = "easyocr-en-g2",
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="--init ppocr-v6-rec: a jnr-synth split whose torso crops the fine-tune must go on reading "
+            "as the shipped model does (numberless shirts stay numberless)"
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a recognizer: EasyOCR's english_g2 (offline weights) on readable torso crops, or the
     default PP-OCRv6 small on a real split (``--init ppocr-v6-rec``)."""
@@ -171,7 +182,7 @@ def str_(
 
     if init == "ppocr-v6-rec":
         out = out if out.suffix == ".onnx" else Path("runs/ppocr-v6-rec-ft.onnx")
-        return _finetune_ppocr(train_split, out, epochs, held_out, seed)
+        return _finetune_ppocr(train_split, out, epochs, held_out, seed, keep)
     if init != "easyocr-en-g2":
         raise JnrError(f"--init {init!r}: easyocr-en-g2 or ppocr-v6-rec")
 

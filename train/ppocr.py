@@ -140,6 +140,17 @@ def _jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x * gain + shift, -1, 1)
 
 
+def keep_crops(split: Path, stride: int = 3, seed: int = 0) -> list[np.ndarray]:
+    """Torso crops of a jnr-synth split (numbered and numberless players, at jittered ground-truth
+    keypoints): what the fine-tune must go on reading as the shipped model does (``finetune(keep=...)``)."""
+    from jnr.runtime.torso import BASELINE
+    from jnr.synth.crops import gt_torso_crops
+
+    if not (Path(split) / "annotations").is_dir():
+        raise JnrError(f"--keep {split}: not a jnr-synth split (no annotations/)")
+    return [crop for crop, _, _, _ in gt_torso_crops(split, BASELINE, stride, seed)]
+
+
 def finetune(
     module: nn.Module,
     spec: StageSpec,
@@ -150,21 +161,36 @@ def finetune(
     lr: float = 5e-5,
     batch: int = 32,
     each_epoch=None,
+    keep: list[np.ndarray] = (),
+    keep_weight: float = 1.0,
 ) -> None:
     """CTC over the whole charset (targets: the digits' classes), Adam, one-cycle; ``each_epoch(k)`` after
-    each epoch (the held-out check)."""
+    each epoch (the held-out check). ``keep``: crops on which the fine-tune is pulled towards the shipped
+    model's own output (learning without forgetting: KL divergence to a frozen copy, ``keep_weight``), so
+    training on number crops alone does not teach it to see numbers on plain shirts."""
+    import copy
+
     from jnr.train.loop import fit
     from jnr.train.str_ import ctc_loss
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x, _ = preprocess.batch(spec, crops)
+    kx = preprocess.batch(spec, list(keep))[0] if len(keep) else None
+    frozen = copy.deepcopy(module).eval() if kx is not None else None
     ctc = ctc_loss(spec, labels)
     opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
         xb = torch.from_numpy(_jitter(x[idx.numpy()], rng))
-        return ctc(module(xb).clamp_min(1e-8).log(), idx)  # the graph ends in a softmax
+        loss = ctc(module(xb).clamp_min(1e-8).log(), idx)  # the graph ends in a softmax
+        if kx is None:
+            return loss
+        kb = torch.from_numpy(kx[rng.integers(0, len(kx), len(idx))])
+        with torch.no_grad():
+            ref = frozen(kb).clamp_min(1e-8)
+        got = module(kb).clamp_min(1e-8)
+        return loss + keep_weight * (ref * (ref.log() - got.log())).sum(-1).mean()
 
     for k in range(epochs):
         fit(module, len(x), 1, batch, loss_of, opt, clip=5.0, name=f"ppocr-v6-rec epoch {k + 1}/{epochs}")
