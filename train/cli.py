@@ -125,7 +125,7 @@ def _finetune_ppocr(
             "labels": "the tracklet's number, unless the shipped recognizer reads another at >= "
             f"{ppocr.TEACHER_VETO}",
             "start": "PP-OCRv6 small rec as rapidocr 3.10.0 ships it (onnx2torch); its convolutions trained",
-            "loss": "CTC over the whole charset, Adam, one-cycle per epoch, brightness/contrast jitter"
+            "loss": "CTC over the whole charset, Adam, one-cycle, brightness/contrast jitter"
             + (f"; KL to the shipped model on {len(kept)} torso crops of {keep}" if keep else ""),
             "split": f"whole tracklets, {held_out:.0%} held out (crc32 of the id)",
             "epochs": epochs,

@@ -20,14 +20,16 @@ def fit(
     clip: float,
     name: str,
     pct_start: float = 0.3,
+    each_epoch: Callable[[int], None] | None = None,
 ) -> None:
-    """Train ``model`` over ``n`` items for ``epochs``; ``loss_of(indices)`` gives a batch's loss."""
+    """Train ``model`` over ``n`` items for ``epochs``; ``loss_of(indices)`` gives a batch's loss;
+    ``each_epoch(k)`` runs after epoch k (1-based), inside the one learning-rate cycle."""
     steps = epochs * ((n + batch - 1) // batch)
     lr = opt.param_groups[0]["lr"]
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=pct_start)
     with Progress() as bar:
         task = bar.add_task(name, total=steps)
-        for _ in range(epochs):
+        for k in range(epochs):
             model.train()
             order = torch.randperm(n)
             for i in range(0, n, batch):
@@ -38,3 +40,5 @@ def fit(
                 opt.step()
                 sched.step()
                 bar.advance(task)
+            if each_epoch is not None:
+                each_epoch(k + 1)
