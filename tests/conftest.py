@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -32,6 +33,11 @@ def tiny_split(tmp_path_factory) -> Path:
     """6 synthetic tracklets of 6-10 frames, with gt and annotations."""
     root = tmp_path_factory.mktemp("synth")
     return write_split(root, "test", tracklets=6, frames=(6, 10), seed=7, workers=1)
+
+
+# how the session's engines are exported: FP16, and the OpenVINO trial where OpenVINO is installed (the
+# ov-cpu tests read it)
+EXPORT_ARGS = ["--fp16", *(["--openvino"] if importlib.util.find_spec("openvino") else [])]
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import shutil
 
 import onnx
 import pytest
+from conftest import EXPORT_ARGS
 from typer.testing import CliRunner
 
 pytest.importorskip("torch")
@@ -59,7 +60,7 @@ def test_rerun_reuses_unchanged_artifacts(engines, tmp_path):
     copy = tmp_path / "engines"  # the session's engines are never exported into
     shutil.copytree(engines, copy)
     before = json.loads((copy / "manifest.json").read_text())
-    r = CliRunner().invoke(app, ["--fp16", "--out", str(copy)])
+    r = CliRunner().invoke(app, [*EXPORT_ARGS, "--out", str(copy)])  # the session export's own options
     assert r.exit_code == 0, r.output
     assert r.output.count("unchanged") == 3
     after = json.loads((copy / "manifest.json").read_text())

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_vote import CASES as VOTE_CASES
 
 from jnr.runtime import decision as D
 from jnr.runtime.decision import BOXED, EDGE, GIVEN, INNER, WHOLE, Reading
 from jnr.runtime.score import reliability
 from jnr.runtime.vote import vote
-from tests.runtime.test_vote import CASES as VOTE_CASES
 
 
 @pytest.mark.parametrize(("readings", "expected"), VOTE_CASES)
