@@ -68,73 +68,68 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def _rate(run, ops: float, repeat: int = 5) -> float:
+    """``ops`` per second of ``run()``: best of ``repeat`` after one warm-up run."""
+    run()
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t)
+    return ops / best
+
+
 def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
     """Measured FP32 FLOP/s of one large numpy matmul (best of ``repeat``)."""
     a = np.random.default_rng(0).random((n, n), dtype=np.float32)
     b = a.T.copy()
-    a @ b
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
+    return _rate(lambda: a @ b, 2 * n**3, repeat)
 
 
-def _graph_peak(path: Path, feeds: dict, flops: float, run, repeat: int = 5) -> float:
-    run(feeds)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        run(feeds)
-        best = min(best, time.perf_counter() - t)
-    return flops / best
+def _matmul_onnx(path: Path, op: str, a, b, y, n: int) -> Path:
+    """A one-node ONNX file: ``op`` of two n x n inputs of element types ``a`` and ``b`` into ``y``."""
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(
+        [helper.make_node(op, ["a", "b"], ["y"])], "mm",
+        [helper.make_tensor_value_info("a", a, [n, n]), helper.make_tensor_value_info("b", b, [n, n])],
+        [helper.make_tensor_value_info("y", y, [n, n])],
+    )  # fmt: skip
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
 
 
 def matmul_peaks(n: int = 2048) -> dict[str, float]:
     """FLOP/s (or int ops/s) of one large matmul at each precision the CPU backends run: ``fp32`` numpy;
     ``int8`` ONNX Runtime's MatMulInteger (u8 x s8 -> s32, what a QDQ graph's integer kernels run);
-    ``bf16`` an OpenVINO MatMul compiled at bf16, where OpenVINO is installed."""
+    ``bf16`` an OpenVINO MatMul compiled at bf16, where OpenVINO is installed (``ov-f32`` where the CPU has
+    no BF16 units)."""
     import tempfile
 
-    import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper
+    from onnx import TensorProto as T
 
     out = {"fp32": matmul_peak(n)}
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "mm.onnx"
-        graph = helper.make_graph(
-            [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "mm",
-            [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
-             helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
-            [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
-        )  # fmt: skip
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        path = _matmul_onnx(Path(tmp) / "mm-int8.onnx", "MatMulInteger", T.UINT8, T.INT8, T.INT32, n)
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feeds = {
             "a": rng.integers(0, 255, (n, n), dtype=np.uint8),
             "b": rng.integers(-127, 127, (n, n), dtype=np.int8),
         }
-        out["int8"] = _graph_peak(path, feeds, 2 * n**3, lambda f: sess.run(None, f))
+        out["int8"] = _rate(lambda: sess.run(None, feeds), 2 * n**3)
         if importlib.util.find_spec("openvino"):
             import openvino as ov
 
             from jnr.runtime.ov_runner import cpu_has_bf16
 
-            fgraph = helper.make_graph(
-                [helper.make_node("MatMul", ["a", "b"], ["y"])], "mmf",
-                [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n]),
-                 helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n])],
-                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])],
-            )  # fmt: skip
-            fpath = Path(tmp) / "mmf.onnx"
-            onnx.save(helper.make_model(fgraph, opset_imports=[helper.make_opsetid("", 17)]), str(fpath))
+            path = _matmul_onnx(Path(tmp) / "mm-f32.onnx", "MatMul", T.FLOAT, T.FLOAT, T.FLOAT, n)
             prec = "bf16" if cpu_has_bf16() else "f32"
-            model = ov.Core().compile_model(str(fpath), "CPU", {"INFERENCE_PRECISION_HINT": prec})
+            model = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": prec})
             a = rng.random((n, n), dtype=np.float32)
-            out["bf16" if prec == "bf16" else "ov-f32"] = _graph_peak(fpath, [a, a], 2 * n**3, model)
+            out["bf16" if prec == "bf16" else "ov-f32"] = _rate(lambda: model([a, a]), 2 * n**3)
     return out
 
 

@@ -105,6 +105,13 @@ def clear_leader(readings: list[tuple[str, float]]) -> bool:
     )
 
 
+def settled_leader(st: TrackState) -> bool:
+    """The lead rule on the readings the tracklet's rule counts (a stroke at a crop's side does not), for a
+    leader that rule would answer."""
+    readings = counted(st.readings)
+    return clear_leader(readings) and st.decide() == top_candidates(readings, 1)[0][0]
+
+
 @dataclass(frozen=True)
 class Policy:
     """``mode``: all, exact, settled, or a frame budget (int)."""
@@ -143,10 +150,9 @@ class Policy:
             return True
         if self.mode == "exact":
             return False
-        readings = counted(st.readings)
-        if clear_leader(readings) and st.decide() == top_candidates(readings, 1)[0][0]:
+        if settled_leader(st):
             return True
-        top = top_candidates(readings, 1)
+        top = top_candidates(counted(st.readings), 1)
         nothing = (top[0][1] if top else 0.0) <= SETTLED_NOTHING and st.funnel.unread_text == 0
         return st.fed * COVER_STRIDE >= st.n >= st.rule.read_whole_below and nothing
 
@@ -156,12 +162,7 @@ class Policy:
         a budget stops after its frames; ``all`` and ``exact`` read every crop."""
         if isinstance(self.mode, int):
             return st.funnel.frames >= self.mode
-        readings = counted(st.readings)
-        return (
-            self.mode == "settled"
-            and clear_leader(readings)
-            and st.decide() == top_candidates(readings, 1)[0][0]
-        )
+        return self.mode == "settled" and settled_leader(st)
 
 
 def parse_mode(value: str | int) -> str | int:

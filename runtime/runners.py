@@ -110,10 +110,9 @@ def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
             from jnr.runtime.ov_runner import faster_than_ort
 
             ok, reason = faster_than_ort(manifest)
-            if not ok:
-                why.append(reason)
-                continue
             why.append(reason)
+            if not ok:
+                continue
         return b.name, "; ".join(why)
     return "ort-cpu", "; ".join(why)
 
