@@ -45,15 +45,12 @@ def engines(tmp_path_factory) -> Path:
     """A full FP16 export of the shipped models (needs the export extra: torch, ultralytics, easyocr)."""
     pytest.importorskip("torch")
     pytest.importorskip("ultralytics")
-    import importlib.util
-
     from typer.testing import CliRunner
 
     from jnr.export.cli_export import app
 
     out = tmp_path_factory.mktemp("engines")
-    ov = ["--openvino"] if importlib.util.find_spec("openvino") else []  # the ov-cpu tests read its trial
-    r = CliRunner().invoke(app, ["--fp16", *ov, "--out", str(out)])
+    r = CliRunner().invoke(app, [*EXPORT_ARGS, "--out", str(out)])
     assert r.exit_code == 0, r.output
     return out
 

@@ -1,0 +1,1 @@
+"""jnr inside other frameworks' pipelines (jnr.integrations.tracklab: TrackLab / SoccerNet game-state)."""
