@@ -140,15 +140,17 @@ def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str
         m = load_manifest(engines)
     except JnrError:
         return {s: "fp32" for s in STAGE_ITEMS}
+    from jnr.runtime.ov_runner import stage_precision, stage_runs_ov
+
     out = {}
     for s, e in m.stages.items():
-        if backend == "ov-cpu":
-            from jnr.runtime.ov_runner import stage_precision
-
+        if backend == "cpu" and stage_runs_ov(e.raw):  # on ONNX Runtime elsewhere: below
+            out[s] = "bf16" if stage_precision(e.raw) == "bf16" else "fp32"
+        elif backend == "ov-cpu":
             p = stage_precision(e.raw) if precision == "auto" else precision
             out[s] = "bf16" if p == "bf16" else "fp32"
         elif (
-            backend == "ort-cpu"
+            backend in ("ort-cpu", "cpu")
             and "onnx-int8" in e.artifacts
             and (precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8"))
         ):

@@ -60,7 +60,9 @@ BACKENDS: dict[str, Backend] = {
                 probe="jnr.runtime.ort_runner:available"),
         Backend("ort-cuda", "onnx", "jnr.runtime.runners:ort_stages", ("fp16",), auto=3, gpu=True,
                 probe="jnr.runtime.ort_runner:available"),
-        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16"), auto=4,
+        Backend("cpu", "onnx", "jnr.runtime.runners:cpu_stages", ("auto",), auto=4,
+                probe="jnr.runtime.ov_runner:available"),
+        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16"),
                 probe="jnr.runtime.ov_runner:available"),
         Backend("ort-cpu", "onnx", "jnr.runtime.runners:ort_stages", ("fp32", "fp16", "int8"), auto=5),
         Backend("torch", "torch", TORCH, ("fp32",), per_image=True, probe=TORCH_PROBE),
@@ -95,8 +97,9 @@ def trt_available(name: str = "trt") -> bool:
 
 def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
     """The first backend in ``auto``'s order that can run here on these engines, with the reason: TensorRT
-    engines, ORT's TensorRT EP, ORT CUDA, OpenVINO on CPU (where jnr-export found it faster than ONNX
-    Runtime), ONNX Runtime on CPU."""
+    engines, ORT's TensorRT EP, ORT CUDA, ``cpu`` (each stage on OpenVINO where jnr-export found it faster
+    than ONNX Runtime on this CPU, on ONNX Runtime elsewhere; where OpenVINO is faster on some stage), ONNX
+    Runtime on CPU."""
     has_engines = manifest is not None and any("engine" in e.artifacts for e in manifest.stages.values())
     why = []
     for b in sorted((b for b in BACKENDS.values() if b.auto), key=lambda b: b.auto):
@@ -106,12 +109,13 @@ def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
         if not b.available():
             why.append(f"{b.name} cannot run here")
             continue
-        if b.name == "ov-cpu":
-            from jnr.runtime.ov_runner import faster_than_ort
+        if b.name == "cpu":
+            from jnr.runtime.ov_runner import cpu_choices
 
-            ok, reason = faster_than_ort(manifest)
+            choices, reason = cpu_choices(manifest)
             why.append(reason)
-            if not ok:
+            if not any(c != "ort" for c in choices.values()):
+                why.append("OpenVINO faster on no stage")
                 continue
         return b.name, "; ".join(why)
     return "ort-cpu", "; ".join(why)
@@ -152,49 +156,64 @@ def trt_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_
     }
 
 
-def ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
-               **_) -> dict[str, Stage]:  # fmt: skip
+def _ort_stage(b: Backend, m: Manifest, s: str, e, precision: str, threads: int | None,
+               profile_dir: Path | None = None) -> Stage:  # fmt: skip
     from jnr.runtime.ort_runner import OrtRunner
 
     fp16 = precision == "fp16" or (precision == "auto" and b.gpu)
-    out = {}
-    for s, e in m.stages.items():
-        if e.spec.decode == "none":
-            out[s] = Stage(e.spec, None)
-            continue
-        kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
-        # INT8 on CPU: where jnr-export --int8 found it passes parity and is faster (auto), or when asked
-        int8 = precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8")
-        if not b.gpu and int8 and "onnx-int8" in e.artifacts:
-            kind = "onnx-int8"
-        runner = OrtRunner(
-            e.file(m.root, kind),
-            b.name,
-            e.spec.max_batch,
-            threads,
-            cache_dir=m.root / "ort-trt-cache",
-            fp16=kind == "onnx-fp16",
-            profile=None if profile_dir is None else profile_dir / s,
-        )
-        out[s] = Stage(e.spec, runner)
-    return out
+    kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
+    # INT8 on CPU: where jnr-export --int8 found it passes parity and is faster (auto), or when asked
+    int8 = precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8")
+    if not b.gpu and int8 and "onnx-int8" in e.artifacts:
+        kind = "onnx-int8"
+    runner = OrtRunner(
+        e.file(m.root, kind),
+        b.name,
+        e.spec.max_batch,
+        threads,
+        cache_dir=m.root / "ort-trt-cache",
+        fp16=kind == "onnx-fp16",
+        profile=None if profile_dir is None else profile_dir / s,
+    )
+    return Stage(e.spec, runner)
+
+
+def _ov_stage(m: Manifest, e, precision: str, threads: int | None) -> Stage:
+    from jnr.runtime.ov_runner import OvRunner, stage_precision
+
+    prec = stage_precision(e.raw) if precision == "auto" else precision.replace("fp32", "f32")
+    runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / "ov-cache")
+    return Stage(e.spec, runner)
+
+
+def _each(m: Manifest, make) -> dict[str, Stage]:
+    """``make(stage, entry)`` for every stage that runs a model (a stage without one: no runner)."""
+    return {s: Stage(e.spec, None) if e.spec.decode == "none" else make(s, e) for s, e in m.stages.items()}
+
+
+def ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
+               **_) -> dict[str, Stage]:  # fmt: skip
+    return _each(m, lambda s, e: _ort_stage(b, m, s, e, precision, threads, profile_dir))
 
 
 def ov_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
     """OpenVINO on the FP32 ONNX files; precision auto: the export's choice per stage (f32 where none)."""
-    from jnr.runtime.ov_runner import OvRunner, stage_precision
-
     if precision not in ("auto", "fp32", "f32", "bf16"):
         raise JnrError(f"--backend ov-cpu runs f32 or bf16 (or auto), not {precision}")
-    out = {}
-    for s, e in m.stages.items():
-        if e.spec.decode == "none":
-            out[s] = Stage(e.spec, None)
-            continue
-        prec = stage_precision(e.raw) if precision == "auto" else precision.replace("fp32", "f32")
-        runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / "ov-cache")
-        out[s] = Stage(e.spec, runner)
-    return out
+    return _each(m, lambda s, e: _ov_stage(m, e, precision, threads))
+
+
+def cpu_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
+               **_) -> dict[str, Stage]:  # fmt: skip
+    """Each stage on what jnr-export measured faster on this CPU (jnr.runtime.ov_runner.cpu_choices):
+    OpenVINO at its chosen precision, or ONNX Runtime at its CPU precision."""
+    from jnr.runtime.ov_runner import stage_runs_ov
+
+    if precision != "auto":
+        raise JnrError(f"--backend cpu chooses each stage's precision (auto), not {precision}: see ov-cpu")
+    ort = BACKENDS["ort-cpu"]
+    return _each(m, lambda s, e: _ov_stage(m, e, "auto", threads) if stage_runs_ov(e.raw)
+                 else _ort_stage(ort, m, s, e, "auto", threads, profile_dir))  # fmt: skip
 
 
 def torch_stages(b: Backend, m: Manifest | None, precision: str, threads: int | None,
