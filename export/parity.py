@@ -2,7 +2,8 @@
 
 Raw outputs are compared (max abs / max relative error) and so are decoded results: the torso box within
 2 px (under each torso rule: what the pipeline takes from pose), the legibility decision (a text box within
-2 px), the digit string the vote counts (none where its confidence is under the vote's 0.2 floor). Targets: FP32 >= 99.9 % identical, FP16 and INT8 >= 99 %.
+2 px), the digit string the vote counts (none where its confidence is under the vote's 0.2 floor).
+Targets: FP32 >= 99.9 % identical, FP16 and INT8 >= 99 %.
 """
 
 from __future__ import annotations
