@@ -42,10 +42,12 @@ SMALL_PX = 20  # crops shorter than this are "small"
 
 
 def variants(base: StageSpec) -> dict[str, StageSpec]:
-    """The shipped spec and one change at a time."""
+    """The shipped spec as it reads tight crops (its ``tight_width``) and one change at a time."""
+    base = base.tight()
     out = {"shipped": base}
-    for w in (64, 128, 160):
-        out[f"width {w}"] = replace(base, input_hw=(base.input_hw[0], w))
+    for w in (64, 96, 128, 160, 192):
+        if w != base.input_hw[1]:
+            out[f"width {w}"] = replace(base, input_hw=(base.input_hw[0], w))
     for i in (0.0, 0.1):
         out[f"inset {i:.2f}"] = replace(base, inset_x=i)
     for m in (0.1, 0.2, 0.3):
@@ -156,7 +158,7 @@ def main(
     rows = []
     for i, name in enumerate(m for m in models.split(",") if m):
         base, sess = session(get_spec(name))
-        specs = variants(base) if sweep and i == 0 else {"shipped": base}
+        specs = variants(base) if sweep and i == 0 else {"shipped": base.tight()}
         for label, spec in track(list(specs.items()), description=name, console=console):
             row = {"model": name, "variant": label}
             for part, d in parts.items():

@@ -104,6 +104,7 @@ def engine_builder(out: Path, version_compatible: bool):
             spec.max_batch,
             out / "timing.cache",
             version_compatible,
+            (spec.channels, *spec.tight().input_hw),
         )
         return artifact(path, version_compatible=version_compatible, **gpu_identity())
 

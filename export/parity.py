@@ -111,17 +111,19 @@ def check(
     the ONNX file (default ONNX Runtime on the CPU; OpenVINO's trial passes its own)."""
     ort = runner or OrtRunner(onnx_path, "ort-cpu", spec.max_batch, fp16=precision == "fp16")
     max_abs, max_rel, same, n = 0.0, 0.0, 0, 0
-    for i in range(0, len(images), batch):
-        x, places = preprocess.batch(spec, images[i : i + batch])
-        with torch.inference_mode():
-            ref = module(torch.from_numpy(x)).float().numpy()
-        got = ort.infer(x)
-        diff = np.abs(ref - got)
-        max_abs = max(max_abs, float(diff.max()))
-        max_rel = max(max_rel, float((diff / (np.abs(ref) + 1e-3)).max()))
-        sizes = [im.shape[:2] for im in images[i : i + batch]]
-        same += int(decoded_equal(spec, ref, got, places, sizes).sum())
-        n += len(x)
+    # a recognizer read at two widths (StageSpec.tight_width) is checked at both, on every crop
+    for s in (spec, spec.tight()) if spec.tight_width else (spec,):
+        for i in range(0, len(images), batch):
+            x, places = preprocess.batch(s, images[i : i + batch])
+            with torch.inference_mode():
+                ref = module(torch.from_numpy(x)).float().numpy()
+            got = ort.infer(x)
+            diff = np.abs(ref - got)
+            max_abs = max(max_abs, float(diff.max()))
+            max_rel = max(max_rel, float((diff / (np.abs(ref) + 1e-3)).max()))
+            sizes = [im.shape[:2] for im in images[i : i + batch]]
+            same += int(decoded_equal(s, ref, got, places, sizes).sum())
+            n += len(x)
     share = same / max(n, 1)
     return {
         "precision": precision,

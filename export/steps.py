@@ -92,15 +92,17 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
 
 def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
     """An ONNX-only model (no PyTorch source) taken as it ships, its input fixed to the spec's (C, H, W)
-    with a dynamic ``batch`` axis, its classifier cut to the spec's digit head if it has one; the opset
-    stays the model's own."""
+    with a dynamic ``batch`` axis (and a dynamic width where the spec has a ``tight_width``), its classifier
+    cut to the spec's digit head if it has one; the opset stays the model's own."""
     model = onnx.load(str(src))
     inits = {i.name for i in model.graph.initializer}
     inp = next(v for v in model.graph.input if v.name not in inits)
     dims = inp.type.tensor_type.shape.dim
     if len(dims) != 4:
         raise ValueError(f"{src}: input {inp.name} has rank {len(dims)}, expected NCHW")
-    for d, n in zip(dims, ("batch", spec.channels, *spec.input_hw), strict=True):
+    h, w = spec.input_hw
+    width = "width" if spec.tight_width else w  # read at two widths (StageSpec.tight_width)
+    for d, n in zip(dims, ("batch", spec.channels, h, width), strict=True):
         d.Clear()
         if isinstance(n, str):
             d.dim_param = n

@@ -37,9 +37,11 @@ def engine_from_onnx(
     max_batch: int,
     cache_path: Path,
     version_compatible: bool = False,
+    max_chw: tuple[int, int, int] | None = None,
 ) -> None:
-    """Parse ONNX into a strongly typed network, one profile (1 / 64 / max_batch), workspace limit,
-    persisted timing cache; write the serialized engine atomically."""
+    """Parse ONNX into a strongly typed network, one profile (1 / 64 / max_batch; ``chw`` up to ``max_chw``
+    where the input is wider for some crops: StageSpec.tight_width), workspace limit, persisted timing cache;
+    write the serialized engine atomically."""
     import tensorrt as trt
 
     logger = trt.Logger(trt.Logger.WARNING)
@@ -55,7 +57,8 @@ def engine_from_onnx(
         config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)
         config.set_flag(trt.BuilderFlag.EXCLUDE_LEAN_RUNTIME)
     profile = builder.create_optimization_profile()
-    profile.set_shape(input_name, (1, *chw), (min(OPT_BATCH, max_batch), *chw), (max_batch, *chw))
+    top = max_chw or chw
+    profile.set_shape(input_name, (1, *chw), (min(OPT_BATCH, max_batch), *chw), (max_batch, *top))
     config.add_optimization_profile(profile)
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.exists() else b"")
     config.set_timing_cache(cache, ignore_mismatch=True)

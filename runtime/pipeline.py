@@ -21,6 +21,7 @@ from jnr.runtime import decode as dec
 from jnr.runtime import early, preprocess
 from jnr.runtime.data import Tracklet, iter_frames
 from jnr.runtime.decision import (
+    BOXED,
     DEFAULT_VOTE,
     EDGE,
     GIVEN,
@@ -136,10 +137,11 @@ class Pipeline(Lifecycle):
             StageQueue("str", self._str, self.batch),
         ]
 
-    def _run(self, stage: Stage, images: list[np.ndarray], prepared: list | None = None):
-        """Preprocess (unless the decode workers already did), infer in runner-sized chunks."""
+    def _run(self, stage: Stage, images: list[np.ndarray], prepared: list | None = None, spec=None):
+        """Preprocess (unless the decode workers already did) with ``spec`` (default the stage's), infer in
+        runner-sized chunks."""
         if prepared is None or any(p is None for p in prepared):
-            prepared = [self.prepare(stage.spec, im) for im in images]
+            prepared = [self.prepare(spec or stage.spec, im) for im in images]
         xs, places = zip(*prepared, strict=True)
         x = np.stack(xs)
         outs = [
@@ -183,10 +185,9 @@ class Pipeline(Lifecycle):
         """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none. Where
         the rule asks, a counted one-digit reading of a crop with the torso's sides in it is checked on the
         crop's inner part (``where``: INNER where that backs it, EDGE where not)."""
-        out, _ = self._run(self.str, [g.crop for _, g in items])
         readings = [
             Reading(text, conf, g.where) if conf >= g.floor else Reading("", 0.0, g.where)
-            for (_, g), (text, conf) in zip(items, dec.reading(self.str.spec, out), strict=True)
+            for (_, g), (text, conf) in zip(items, self._read([g for _, g in items]), strict=True)
         ]
         if self.decision.inner:
             readings = self._check_inner(items, readings)
@@ -195,6 +196,23 @@ class Pipeline(Lifecycle):
             if reading.text and reading.where != EDGE and len(st.shown) < self.samples:
                 st.shown.append((thumbnail(g.crop), reading.text, reading.conf))
         return []
+
+    def _read(self, gated: list) -> list[tuple[str, float]]:
+        """(text, confidence) per gated crop: tight number crops (a box the gate cut, or given) at the
+        recognizer's ``tight_width`` where it has one, whole torso crops at its input size."""
+        spec = self.str.spec
+        is_tight = [bool(spec.tight_width) and g.where in (BOXED, GIVEN) for g in gated]
+        out: list = [None] * len(gated)
+        groups = (
+            ([i for i, t in enumerate(is_tight) if t], spec.tight()),
+            ([i for i, t in enumerate(is_tight) if not t], spec),
+        )
+        for idx, s in groups:
+            if idx:
+                raw, _ = self._run(self.str, [gated[i].crop for i in idx], spec=s)
+                for i, r in zip(idx, dec.reading(s, raw), strict=True):
+                    out[i] = r
+        return out
 
     def _check_inner(self, items: list[Item], readings: list[Reading]) -> list[Reading]:
         """Read the middle INNER_KEEP of a WHOLE crop's width again where its reading is a counted digit

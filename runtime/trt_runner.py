@@ -96,8 +96,12 @@ class TrtRunner(Lifecycle):
         self.max_batch = min(max_batch, pmax[0])
         self.backend = "trt"
         self.buffers: dict[str, tuple[int, np.ndarray]] = {}
+        # buffers for the profile's largest input: the outputs' shapes as the context resolves them for it (an
+        # input of dynamic width, StageSpec.tight_width, makes the recognizer's sequence axis dynamic too)
+        top = (self.max_batch, *pmax[1:])
+        self.ctx.set_input_shape(self.input, top)
         for n in names:
-            shape = list(pmax) if n == self.input else list(self.engine.get_tensor_shape(n))
+            shape = list(top) if n == self.input else list(self.ctx.get_tensor_shape(n))
             shape[0] = self.max_batch
             dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(n)))
             size = int(np.prod([max(d, 1) for d in shape])) * dtype.itemsize

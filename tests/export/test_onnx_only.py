@@ -84,6 +84,19 @@ def test_onnx_from_file_fixes_chw_and_keeps_a_dynamic_batch(tmp_path):
         steps.onnx_from_file(_tiny_onnx(tmp_path / "r3.onnx", dims=("n", 3, "w")), PPOCR_V4_REC, dst)
 
 
+def test_a_recognizer_with_a_tight_width_keeps_its_width_dynamic(tmp_path):
+    """Read at 96 for whole torso crops and at tight_width for number crops: one ONNX, both widths."""
+    spec = replace(PPOCR_V4_REC, tight_width=160)
+    src = _tiny_onnx(tmp_path / "s.onnx")
+    dst = steps.slim_and_check(steps.onnx_from_file(src, spec, tmp_path / "d.onnx"))
+    assert steps.io_info(dst)["inputs"][0]["shape"] == ["batch", 3, 48, "width"]
+    s = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    for w in (96, 160):
+        x = np.ones((2, 3, 48, w), np.float32)
+        assert s.run(None, {"x": x})[0].shape == x.shape
+    assert spec.tight().input_hw == (48, 160) and PPOCR_V4_REC.tight() is PPOCR_V4_REC
+
+
 needs_rapidocr = pytest.mark.skipif(
     not (importlib.util.find_spec("rapidocr_onnxruntime") and importlib.util.find_spec("onnx2torch")),
     reason="PP-OCRv4 needs the export extra (rapidocr-onnxruntime, onnx2torch)",

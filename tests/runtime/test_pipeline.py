@@ -99,3 +99,21 @@ def test_runner_max_batch_splits_calls(tmp_path):
     pose.max_batch = 3
     list(pipe.run(open_split(_split(tmp_path / "s", {"1": 8})).tracklets))
     assert max(pose.calls) == 3 and sum(pose.calls) == 8
+
+
+def test_tight_crops_are_read_at_the_recognizers_tight_width(tmp_path):
+    """A recognizer with ``tight_width`` reads given number crops (and a gate's boxes) on the wider canvas,
+    whole torso crops at its input size; the readings are decoded the same way."""
+    from dataclasses import replace
+
+    split = open_split(_split(tmp_path / "s", {"1": 3, "2": 2}, hw=(40, 30)))
+    pipe, (_, _, rec) = make_pipeline(batch=4)
+    spec = replace(pipe.str.spec, tight_width=pipe.str.spec.input_hw[1] + 64)
+    widths = []
+    rec.fn = lambda x: (widths.append(x.shape[3]), str_out(x))[1]
+    pipe.str = Stage(spec, rec)
+    given = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="str")}
+    assert given == {"1": 23, "2": 23} and set(widths) == {spec.tight_width}
+    widths.clear()
+    whole = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="gate")}  # the CNN gate: whole
+    assert whole == {"1": 23, "2": 23} and set(widths) == {spec.input_hw[1]}
