@@ -102,9 +102,11 @@ def test_tracklab_pipeline_with_jnr_reads_the_players_numbers(clip, engines, tmp
     assert "jersey step" in r.stdout
 
 
-def test_the_easyocr_reference_runs_the_same_pipeline(clip, tmp_path):
-    """The side-by-side's reference: EasyOCR on every detection, TrackLab's majority vote."""
-    path, _ = clip
+def test_the_easyocr_reference_runs_the_same_pipeline(tmp_path):
+    """The side-by-side's reference: EasyOCR on every detection, TrackLab's majority vote (a short clip:
+    EasyOCR takes about 0.3 s a frame here)."""
+    path = tmp_path / "short.mp4"
+    write_clip(path, players=3, frames=20, size=(640, 360), seed=1)
     out, stats = tmp_path / "tracks.json", tmp_path / "stats.json"
     r = example(path, "--jersey", "easyocr", "--json", out, "--stats", stats, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
