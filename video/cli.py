@@ -35,7 +35,7 @@ from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.reader import RunConfig, open_pipeline
 from jnr.runtime.vote import ILLEGIBLE
 from jnr.video.draw import Writer, annotate, save_crop, still
-from jnr.video.track import Tracks, detections, frames, open_video, tracker_model
+from jnr.video.track import MIN_HEIGHT, Tracks, detections, frames, open_video, tracker_model
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
@@ -72,7 +72,9 @@ def video(
             "known end, so -1 never settles); N stops after N crops; all and exact read every crop",
         ),
     ] = "settled",
-    min_height: Annotated[int, typer.Option(min=1, help="Skip player crops shorter than this (px)")] = 40,
+    min_height: Annotated[
+        int, typer.Option(min=1, help="Skip player crops shorter than this (px)")
+    ] = MIN_HEIGHT,
     conf: Annotated[float, typer.Option(help="Detection confidence threshold")] = 0.25,
     batch: opt.Batch = 64,
     precision: opt.Precision = "auto",

@@ -88,10 +88,15 @@ def frames(cap: cv2.VideoCapture) -> Iterator[np.ndarray]:
         yield frame
 
 
+MIN_HEIGHT = 40  # px: player crops shorter than this are not read
+
+
 class Tracks:
     """Every track of the clip: crops waiting to be read, and its state (readings, funnel, number)."""
 
-    def __init__(self, pipe: Pipeline, policy: early.Policy, second_pose: bool = False, min_height: int = 40):
+    def __init__(
+        self, pipe: Pipeline, policy: early.Policy, second_pose: bool = False, min_height: int = MIN_HEIGHT
+    ):
         self.pipe, self.policy, self.second_pose, self.min_height = pipe, policy, second_pose, min_height
         self.states: dict[int, TrackState] = {}
         self.seen: dict[int, int] = {}  # frames each track was tracked in

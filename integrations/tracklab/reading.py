@@ -17,17 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from jnr.runtime.data import Tracklet
-from jnr.runtime.decision import Decision, Reading, Rule, get_rule
+from jnr.runtime.decision import DEFAULT_VOTE, Decision, Reading, Rule, get_rule
 from jnr.runtime.pipeline import Pipeline
 from jnr.runtime.reader import RunConfig, open_pipeline
 from jnr.runtime.vote import parse_number
 
-MIN_HEIGHT = 40  # px: shorter players are not read (as jnr-video)
-
 
 @dataclass(frozen=True)
 class DetectionReading:
-    """What jnr read on one detection: its number (None: none), the recognizer's confidence, where the
+    """What jnr read on one detection: its number (None: none), the recognizer's confidence (0 without a
+    number), where the
     crop read sat (jnr.runtime.decision; None: the gate passed nothing), and whether a torso was found."""
 
     number: int | None
@@ -39,8 +38,7 @@ class DetectionReading:
         """The reading jnr's decision counts, or None where the gate passed nothing."""
         if self.where is None:
             return None
-        text = "" if self.number is None else str(self.number)
-        return Reading(text, self.confidence if self.number is not None else 0.0, self.where)
+        return Reading("" if self.number is None else str(self.number), self.confidence, self.where)
 
 
 NOTHING = DetectionReading(None, 0.0, None, False)
@@ -57,11 +55,6 @@ class DetectionReader:
         """On the engines jnr-export wrote; ``options``: RunConfig's (backend, batch, vote, ...)."""
         pipe, _ = open_pipeline(RunConfig(engines=Path(engines), **options))
         return cls(pipe)
-
-    def torso(self, image: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
-        """The torso crop cut from a person's COCO keypoints (17, 3) in image pixels, by the pipeline's
-        torso rule; None where they show no torso."""
-        return self.pipe.rule.crop(np.asarray(keypoints, np.float32)[None], image)
 
     def read(self, crops: Sequence[np.ndarray | None], torso: Sequence[bool]) -> list[DetectionReading]:
         """``crops``: RGB uint8 crops (None: nothing to read, e.g. keypoints without a torso); ``torso``:
@@ -94,8 +87,8 @@ def _reading(st) -> DetectionReading:
     return DetectionReading(n, float(r.conf) if n is not None else 0.0, r.where, torso)
 
 
-def decide_track(readings: Iterable[DetectionReading], rule: str | Rule = "evidence") -> Decision:
+def decide_track(readings: Iterable[DetectionReading], rule: str | Rule = DEFAULT_VOTE) -> Decision:
     """A track's number (-1: none) and the decision's confidence, from its detections' readings."""
     readings = list(readings)
-    counted = [r.reading() for r in readings if r.reading() is not None]
+    counted = [x for x in (r.reading() for r in readings) if x is not None]
     return get_rule(rule).decide(counted, sum(r.torso for r in readings))
