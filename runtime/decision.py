@@ -30,7 +30,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from jnr.runtime.vote import ILLEGIBLE, MIN_FRAME_CONFIDENCE, parse_number, vote, weighted_sums
+from jnr.runtime.vote import (
+    ILLEGIBLE,
+    MIN_FRAME_CONFIDENCE,
+    parse_number,
+    top_candidates,
+    vote,
+    weighted_sums,
+)
 
 # Where a reading's crop sat in the torso (what the gate knew of it):
 BOXED = "box"  # the detector boxed text well inside the torso: the crop read is that box
@@ -127,11 +134,15 @@ def evidence(readings: Iterable[Sequence], frames: int, sure_at: float = SURE) -
     return Evidence(lead, sums[lead], sure[lead], located, second, f, sure[lead] / f)
 
 
+SETTLED_NOTHING = 0.25  # the baseline's early -1: no number's weighted sum above this
+
+
 class Rule(ABC):
     """A decision rule: ``decide(readings, frames)``; ``exact``: early exit's proof holds for it;
     ``inner``: the pipeline re-reads WHOLE crops' inner part for it; ``read_whole_below``: early exit
     settles -1 on a tracklet shorter than this only after its last frame (where one sure reading decides,
-    the frames not seen may hold it)."""
+    the frames not seen may hold it); ``none_settled``: early exit's -1 test on a tracklet whose frames seen
+    cover it."""
 
     name = ""
     exact = False
@@ -149,6 +160,14 @@ class Rule(ABC):
     def decide(self, readings: Sequence[Sequence], frames: int) -> Decision:
         n = self.number(readings, frames)
         return Decision(n, confidence(self.evidence(readings, frames), n))
+
+    def none_settled(self, readings: Sequence[Sequence], frames: int, scale: float, unread: int) -> bool:
+        """Whether -1 is settled on a covered tracklet: ``frames`` of its torso frames reached the gate so
+        far, ``scale`` = its length / the frames fed, ``unread``: crops with text the recognizer read as no
+        number. By default: no number's weighted sum (over the readings the rule counts) above
+        SETTLED_NOTHING, and no unread text (a reason to look further)."""
+        top = top_candidates(counted(readings), 1)
+        return (top[0][1] if top else 0.0) <= SETTLED_NOTHING and unread == 0
 
 
 class Baseline(Rule):
@@ -182,13 +201,31 @@ class EvidenceRule(Rule):
     def evidence(self, readings: Sequence[Sequence], frames: int) -> Evidence:
         return evidence(readings, frames, self.sure)
 
+    def need(self, frames: float) -> int:
+        """Sure, located readings the leader needs on a tracklet whose torso reached the gate ``frames``
+        times."""
+        return max(SURE_NEEDED, math.ceil(self.share * frames))
+
     def number(self, readings: Sequence[Sequence], frames: int) -> int:
         ev = self.evidence(readings, frames)
         if ev.leader == ILLEGIBLE:
             return ILLEGIBLE
-        need = max(SURE_NEEDED, math.ceil(self.share * ev.frames))
-        ok = ev.total >= self.total and ev.sure >= need and ev.located >= self.located
+        ok = ev.total >= self.total and ev.sure >= self.need(ev.frames) and ev.located >= self.located
         return ev.leader if ok else ILLEGIBLE
+
+    def none_settled(self, readings: Sequence[Sequence], frames: int, scale: float, unread: int) -> bool:
+        """-1 now, and no number on course for it: each number's sure, located readings, scaled to the whole
+        tracklet (``scale``), at most half of what the rule needs there. Weak readings and unread text
+        (names, sponsors, stripes) do not keep a numberless tracklet going: a number needs sure readings,
+        and a covered tracklet has shown about half of those it ever will."""
+        if self.number(readings, frames) != ILLEGIBLE:
+            return False
+        sure: dict[int, int] = {}
+        for r in readings:
+            n = parse_number(r[0])
+            if n is not None and r[1] >= self.sure and _where(r) != EDGE:
+                sure[n] = sure.get(n, 0) + 1
+        return max(sure.values(), default=0) * scale <= self.need(frames * scale) / 2
 
 
 # Calibration: P(right) = sigmoid(w . features), one weight vector for numbers and one for -1 answers;

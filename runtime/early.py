@@ -15,13 +15,15 @@ different times. A policy orders a tracklet's frames and says after each of its 
 - ``settled`` (the default): ``exact``; or, on evidence for a number, the leader's weighted sum is at least
   SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
   number also read does not count: part of a number is read at side views); or -1 once the frames seen cover
-  the tracklet (every COVER_STRIDE-th frame or closer), nothing reached SETTLED_NOTHING, and every crop the
-  gate passed was read (text the recognizer could not read is a reason to look further); a tracklet
-  shorter than its rule's ``read_whole_below`` settles -1 only at its end. "Nothing read yet"
-  is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the last
-  frame. Measured against the full run in docs/defaults.md. Each test reads the readings the tracklet's
-  rule counts (a stroke at a crop's side does not), and a leader stops a tracklet only where the rule
-  would answer it.
+  the tracklet (every COVER_STRIDE-th frame or closer) and the rule's own -1 test passes
+  (``Rule.none_settled``: for the baseline vote, nothing reached 0.25 and every crop the gate passed was
+  read; for the evidence rule, no number's sure readings on course for half of what it needs); a tracklet
+  shorter than its rule's ``read_whole_below`` settles -1 only at its end. A round stops at the coverage
+  (``Policy.take``), so the -1 test first runs where it can pass, not a doubled round later. "Nothing read
+  yet" is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the
+  last frame. Measured against the full run in docs/defaults.md. Each test reads the readings the
+  tracklet's rule counts (a stroke at a crop's side does not), and a leader stops a tracklet only where the
+  rule would answer it.
 - an integer N: the first N frames in coarse order.
 
 A tracklet that fits whole in its first round goes in frame order: that is a full run. The ball filter
@@ -51,8 +53,12 @@ FIRST_ROUND = 16  # frames per tracklet in the first round; each later round dou
 SETTLED_SUM = 2.0  # twice the vote's 1.0
 SETTLED_LEAD = 1.0
 COVER_STRIDE = 2  # frames seen cover the tracklet when seen x this >= its length
-SETTLED_NOTHING = 0.25  # covered, and no number's weighted sum above this: -1
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
+
+
+def covering(n: int) -> int:
+    """Frames fed that cover a tracklet of ``n`` (every COVER_STRIDE-th frame, in coarse order)."""
+    return -(-n // COVER_STRIDE)
 
 
 def coarse_order(n: int) -> list[int]:
@@ -131,10 +137,15 @@ class Policy:
         return coarse_order(n)
 
     def take(self, st: TrackState, size: int) -> list[int]:
-        """This round's positions of ``st``: ``size`` (a budget's remainder at most; ``all``: every frame)."""
+        """This round's positions of ``st``: ``size`` (a budget's remainder at most; ``all``: every frame;
+        ``settled``: up to the coverage first, where its -1 test can pass)."""
         if self.mode == "all":
             return st.take(st.n)
-        return st.take(min(size, self.mode - st.fed) if isinstance(self.mode, int) else size)
+        if isinstance(self.mode, int):
+            return st.take(min(size, self.mode - st.fed))
+        if self.mode == "settled" and st.n >= st.rule.read_whole_below and st.fed < covering(st.n):
+            size = min(size, covering(st.n) - st.fed)
+        return st.take(size)
 
     def done(self, st: TrackState) -> bool:
         """After a round of ``st``: is it finished?"""
@@ -152,9 +163,9 @@ class Policy:
             return False
         if settled_leader(st):
             return True
-        top = top_candidates(counted(st.readings), 1)
-        nothing = (top[0][1] if top else 0.0) <= SETTLED_NOTHING and st.funnel.unread_text == 0
-        return st.fed * COVER_STRIDE >= st.n >= st.rule.read_whole_below and nothing
+        if not st.fed >= covering(st.n) or st.n < st.rule.read_whole_below:
+            return False
+        return st.rule.none_settled(st.readings, st.funnel.torso, st.n / st.fed, st.funnel.unread_text)
 
     def settled_open(self, st: TrackState) -> bool:
         """For a stream without a known end (a clip's track): only evidence for a number stops it (the lead

@@ -110,8 +110,9 @@ class Fake:
         pass
 
 
-def _pipeline(gate_passes: bool | None = None) -> Pipeline:
-    """``gate_passes`` None: the gate passes the bright crops (text there), True / False: every / no crop."""
+def _pipeline(gate_passes: bool | None = None, decision: str = "baseline") -> Pipeline:
+    """``gate_passes`` None: the gate passes the bright crops (text there), True / False: every / no crop;
+    ``decision``: the rule (the baseline's, for which the exact proof is built, by default)."""
 
     def gate(x):
         bright = x.reshape(len(x), -1).mean(1, keepdims=True) > 0 if gate_passes is None else gate_passes
@@ -120,11 +121,11 @@ def _pipeline(gate_passes: bool | None = None) -> Pipeline:
     gate = Fake(gate)
     specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
     stages = [Stage(s, r) for s, r in zip(specs, (Fake(pose_out), gate, Fake(_reader)), strict=True)]
-    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2, decision="baseline")  # the proof's rule
+    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2, decision=decision)
 
 
-def _run(root: Path, frames, gate_passes: bool | None = None) -> dict:
-    return {r.tracklet: r for r in _pipeline(gate_passes).run(open_split(root).tracklets, frames)}
+def _run(root: Path, frames, gate_passes: bool | None = None, decision: str = "baseline") -> dict:
+    return {r.tracklet: r for r in _pipeline(gate_passes, decision).run(open_split(root).tracklets, frames)}
 
 
 @pytest.mark.parametrize("budget", [1, 5, 9, 10, 12, 40])
@@ -160,6 +161,22 @@ def test_text_the_recognizer_cannot_read_keeps_a_tracklet_going(tmp_path):
     assert unread.legible == unread.unread_text == unread.frames == 300  # every frame fed
     stopped = _run(tmp_path, "settled", gate_passes=False)["t"].funnel
     assert stopped.unread_text == 0 and stopped.frames < 300
+
+
+def test_under_the_evidence_rule_a_covered_tracklet_with_no_sure_number_settles_at_the_coverage(tmp_path):
+    """Unread text (the gate passes every crop, nothing reads) does not keep a numberless tracklet going
+    under the evidence rule: it stops exactly at the coverage (the round is cut there); a number shown in 6
+    frames of 300 (3 sure readings at the coverage, on course for 6 where the rule needs 3) goes on and is
+    found, as with every frame."""
+    _frames(tmp_path, "none", set(), 300)
+    _frames(tmp_path, "few", set(range(150, 156)), 300)
+    settled = _run(tmp_path, "settled", gate_passes=True, decision="evidence")
+    full = _run(tmp_path, "all", gate_passes=True, decision="evidence")
+    assert {k: r.number for k, r in settled.items()} == {k: r.number for k, r in full.items()}
+    assert settled["none"].number == -1 and settled["few"].number == 23
+    assert settled["none"].funnel.frames == early.covering(300) == 150
+    assert settled["none"].funnel.unread_text == 150
+    assert settled["few"].funnel.frames > 150  # read on past the coverage
 
 
 def test_one_digit_part_of_a_two_digit_reading_proves_nothing():
