@@ -103,8 +103,8 @@ def _matmul_onnx(path: Path, op: str, a, b, y, n: int) -> Path:
 def matmul_peaks(n: int = 2048) -> dict[str, float]:
     """FLOP/s (or int ops/s) of one large matmul at each precision the CPU backends run: ``fp32`` numpy;
     ``int8`` ONNX Runtime's MatMulInteger (u8 x s8 -> s32, what a QDQ graph's integer kernels run);
-    ``bf16`` an OpenVINO MatMul compiled at bf16, where OpenVINO is installed (``ov-f32`` where the CPU has
-    no BF16 units)."""
+    ``bf16`` / ``f16`` an OpenVINO MatMul compiled at that precision, where OpenVINO is installed and the
+    CPU has units for it (``ov-f32`` where it has neither)."""
     import tempfile
 
     import onnxruntime as ort
@@ -123,14 +123,17 @@ def matmul_peaks(n: int = 2048) -> dict[str, float]:
         if importlib.util.find_spec("openvino"):
             import openvino as ov
 
-            from jnr.runtime.ov_runner import cpu_has_bf16
+            from jnr.runtime.ov_runner import cpu_precisions
 
             path = _matmul_onnx(Path(tmp) / "mm-f32.onnx", "MatMul", T.FLOAT, T.FLOAT, T.FLOAT, n)
-            prec = "bf16" if cpu_has_bf16() else "f32"
-            model = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": prec})
             a = rng.random((n, n), dtype=np.float32)
-            out["bf16" if prec == "bf16" else "ov-f32"] = _rate(lambda: model([a, a]), 2 * n**3)
+            for prec in [p for p in cpu_precisions() if p != "f32"] or ["f32"]:
+                model = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": prec})
+                out["ov-f32" if prec == "f32" else prec] = _rate(lambda m=model: m([a, a]), 2 * n**3)
     return out
+
+
+LOW = {"bf16": "bf16", "f16": "f16"}  # OpenVINO's lower precisions, as matmul_peaks names them
 
 
 def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str]:
@@ -145,10 +148,9 @@ def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str
     out = {}
     for s, e in m.stages.items():
         if backend == "cpu" and stage_runs_ov(e.raw):  # on ONNX Runtime elsewhere: below
-            out[s] = "bf16" if stage_precision(e.raw) == "bf16" else "fp32"
+            out[s] = LOW.get(stage_precision(e.raw), "fp32")
         elif backend == "ov-cpu":
-            p = stage_precision(e.raw) if precision == "auto" else precision
-            out[s] = "bf16" if p == "bf16" else "fp32"
+            out[s] = LOW.get(stage_precision(e.raw) if precision == "auto" else precision, "fp32")
         elif (
             backend in ("ort-cpu", "cpu")
             and "onnx-int8" in e.artifacts

@@ -124,12 +124,15 @@ def export(
         ),
     ] = False,
     openvino: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            help="Also try each stage on OpenVINO (f32, and bf16 where the CPU has it): parity and time "
-            "against ONNX Runtime; --backend ov-cpu runs the passing precision, auto takes it where faster"
+            "--openvino/--no-openvino",
+            help="Try each stage on OpenVINO (f32, and bf16 / f16 where the CPU has units for them): parity "
+            "and time against ONNX Runtime; --backend ov-cpu runs the passing precision, auto (--backend "
+            "cpu) each stage where it is faster. Default: where OpenVINO is installed",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     pose: Annotated[
         str | None, typer.Option(help="Pose: a .pt path or ultralytics name (yolo11s-pose.pt)")
     ] = None,
@@ -167,6 +170,8 @@ def export(
     if engine is None:
         console.print(f"no TensorRT engines: {gpu}; ONNX artifacts are kept and run on ONNX Runtime")
         gpu = None
+    if openvino is None:  # the trial is what lets auto use OpenVINO where it is faster: on where installed
+        openvino = importlib.util.find_spec("openvino") is not None
     ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino)
     entries = dict(ex.previous.get("stages", {}))
     for stage in wanted:
@@ -185,6 +190,8 @@ def export(
 
 
 def summary(entries: dict) -> Table:
+    from jnr.runtime.ov_runner import stage_runs_ov
+
     t = Table(title="jnr-export")
     for c in ("stage", "model", "artifact", "MB", "parity", "max abs err", "identical"):
         t.add_column(c, justify="right" if c in ("MB", "max abs err", "identical") else "left")
@@ -206,7 +213,9 @@ def summary(entries: dict) -> Table:
             )
         ov = e.get("openvino") or {}
         for prec, p in ov.get("parity", {}).items():  # OpenVINO compiles the FP32 ONNX at each precision
-            chosen = " (used)" if prec == ov["precision"] else ""
+            chosen = ""
+            if prec == ov["precision"]:  # ov-cpu's precision; auto runs it where it is faster than ORT
+                chosen = " (chosen; auto runs it)" if stage_runs_ov(e) else " (chosen)"
             what = f"OpenVINO {prec}{chosen}, {ov['ms_per_batch'][prec]:.1f} ms"
             err, same = f"{p['max_abs_error']:.2e}", f"{p['decoded_identical']:.2%}"
             t.add_row(stage, e["spec"]["name"], what, "-", f"ov-{prec}", err, same)

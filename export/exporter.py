@@ -131,6 +131,7 @@ class Exporter:
         self.openvino = openvino  # the OpenVINO trial per stage (jnr-export --openvino)
         self.previous = read_previous(out, force)
         self._images: dict = {}
+        self._reference: dict = {}  # per stage model: PyTorch's outputs on the parity crops (parity.check)
 
     def images(self) -> dict:
         """Parity inputs per stage, from the cached synthetic parity split."""
@@ -164,7 +165,8 @@ class Exporter:
         stem = self.out / f"{spec.stage}-{key[:12]}"
         fp32_path = self.onnx(spec, weights, module, stem.with_suffix(".fp32.onnx"))
         arts = {"onnx-fp32": artifact(fp32_path)}
-        parity = {"fp32": check(spec, module, fp32_path, self.images()[spec.stage], "fp32")}
+        self._reference = {}  # a new stage model: new reference outputs
+        parity = {"fp32": self.check(spec, module, fp32_path, "fp32")}
         run_path, precision, cpu = fp32_path, "fp32", {"cpu_precision": "fp32"}
         if self.fp16:
             arts["onnx-fp16"], parity["fp16"], run_path = self.half(
@@ -210,7 +212,13 @@ class Exporter:
     def half(self, spec: StageSpec, module, fp32_path: Path, dst: Path) -> tuple[dict, dict, Path]:
         """FP16 ONNX with its parity."""
         path = steps.fp16_from_onnx(fp32_path, dst)
-        return artifact(path), check(spec, module, path, self.images()[spec.stage], "fp16"), path
+        return artifact(path), self.check(spec, module, path, "fp16"), path
+
+    def check(self, spec: StageSpec, module, path: Path, precision: str, runner=None) -> dict:
+        """Parity of ``path`` (or ``runner``) against ``module`` on the stage's parity crops; PyTorch's
+        outputs are computed once per stage model and reused by each precision's check."""
+        ims = self.images()[spec.stage]
+        return check(spec, module, path, ims, precision, runner=runner, reference=self._reference)
 
     def quantized(self, spec: StageSpec, module, fp32_path: Path, dst: Path) -> tuple[dict, dict, dict]:
         """Static INT8 (QDQ) calibrated on part of the parity crops, parity on the rest, timed against FP32
@@ -231,11 +239,12 @@ class Exporter:
         )
 
     def openvino_trial(self, spec: StageSpec, module, fp32_path: Path) -> dict:
-        """Where OpenVINO is installed: the FP32 ONNX compiled at f32 and (where the CPU has BF16 units) bf16,
+        """Where OpenVINO is installed: the FP32 ONNX compiled at f32 and at each lower precision the CPU has
+        units for (bf16: AMX or AVX512-BF16; f16: AVX512-FP16 or AMX-FP16),
         each checked for parity like the other artifacts and timed against ONNX Runtime on this CPU; the
         manifest records the fastest that passes (``openvino.precision``), which ``--backend ov-cpu`` and
         ``auto`` use."""
-        from jnr.runtime.ov_runner import OvRunner, available, cpu_has_bf16
+        from jnr.runtime.ov_runner import OvRunner, available, cpu_precisions
 
         if not available():
             self.say(f"{spec.stage}: no OpenVINO trial: pip install 'jnr[openvino]'")
@@ -244,9 +253,9 @@ class Exporter:
         x = preprocess.batch(spec, ims[:64])[0]
         ms = {"ort-cpu": round(_cpu_ms(fp32_path, spec, x), 2), "batch": len(x)}
         parity = {}
-        for prec in ("f32", "bf16") if cpu_has_bf16() else ("f32",):
+        for prec in cpu_precisions():
             runner = OvRunner(fp32_path, prec, spec.max_batch, cache_dir=self.out / "ov-cache")
-            parity[prec] = check(spec, module, fp32_path, ims, f"ov-{prec}", runner=runner)
+            parity[prec] = self.check(spec, module, fp32_path, f"ov-{prec}", runner=runner)
             ms[prec] = round(runner_ms(runner, x), 2)
             runner.close()
         passed = [p for p, v in parity.items() if v["passed"]]

@@ -17,8 +17,8 @@ Batch = Annotated[int, typer.Option(min=1, help="Crops per model call")]
 Precision = Annotated[
     str,
     typer.Option(
-        help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it) or f32|bf16 "
-        "(--backend ov-cpu; auto: the export's choice per stage)"
+        help="auto|fp32|fp16|int8 (ONNX Runtime; auto: int8 on CPU where the export chose it) or "
+        "f32|bf16|f16 (--backend ov-cpu; auto: the export's choice per stage)"
     ),
 ]
 Threads = Annotated[int | None, typer.Option(help="Inference threads (default: physical cores)")]
@@ -31,7 +31,7 @@ Frames = Annotated[
     typer.Option(
         help="all: every frame; exact: stop feeding a tracklet once no remaining frame can change its answer "
         "(same answers as all); settled: also stop on a clear lead, or on -1 once the frames seen cover the "
-        "tracklet with nothing read; N: the first N frames, coarse to fine"
+        "tracklet and no number is on course for the decision (README); N: the first N frames, coarse to fine"
     ),
 ]
 Workers = Annotated[int, typer.Option(min=1, help="Decode threads")]

@@ -1,5 +1,6 @@
-"""OpenVINO backend on the CPU: the FP32 ONNX files jnr-export writes, compiled at f32 or bf16 (the CPU's
-AMX / AVX512-BF16 units), compiled models cached on disk so a second run starts fast."""
+"""OpenVINO backend on the CPU: the FP32 ONNX files jnr-export writes, compiled at f32, bf16 (the CPU's
+AMX / AVX512-BF16 units) or f16 (AVX512-FP16 / AMX-FP16), compiled models cached on disk so a second run
+starts fast."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import numpy as np
 from jnr.runtime.errors import JnrError
 from jnr.runtime.lifecycle import Lifecycle
 
-PRECISIONS = ("f32", "bf16")
+PRECISIONS = ("f32", "bf16", "f16")
+# what OpenVINO's CPU plugin reports (OPTIMIZATION_CAPABILITIES) where the CPU has units for a precision
+CAPABILITY = {"f32": "FP32", "bf16": "BF16", "f16": "FP16"}
 MIN_GAIN = 0.9  # auto takes OpenVINO only where it needs at most this share of ONNX Runtime's time
 
 
@@ -20,16 +23,23 @@ def available(name: str = "ov-cpu") -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def cpu_has_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin reports BF16 (AMX or AVX512-BF16) on this machine."""
+def cpu_capabilities() -> list[str]:
+    """What OpenVINO's CPU plugin reports it can compute in on this machine (FP32, BF16, FP16, INT8...)."""
     import openvino as ov
 
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return list(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+def cpu_precisions() -> tuple[str, ...]:
+    """The PRECISIONS this CPU has units for: f32 always, bf16 (AMX or AVX512-BF16), f16 (AVX512-FP16 or
+    AMX-FP16)."""
+    caps = cpu_capabilities()
+    return tuple(p for p in PRECISIONS if p == "f32" or CAPABILITY[p] in caps)
 
 
 class OvRunner(Lifecycle):
     """``infer(NCHW float32) -> first output`` on OpenVINO's CPU plugin; ``close()`` drops the model.
-    ``precision`` bf16 on a CPU without BF16 units runs f32 (``note`` says so)."""
+    ``precision`` bf16 or f16 on a CPU without units for it runs f32 (``note`` says so)."""
 
     def __init__(
         self,
@@ -46,8 +56,8 @@ class OvRunner(Lifecycle):
         if precision not in PRECISIONS:
             raise JnrError(f"OpenVINO precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.note = ""
-        if precision == "bf16" and not cpu_has_bf16():
-            self.note = "this CPU has no BF16 units (AMX, AVX512-BF16): OpenVINO runs f32"
+        if precision not in cpu_precisions():
+            self.note = f"this CPU has no {CAPABILITY[precision]} units: OpenVINO runs f32"
             precision = "f32"
         from jnr.runtime.ort_runner import CPU_LANES, physical_cores
 

@@ -62,7 +62,7 @@ BACKENDS: dict[str, Backend] = {
                 probe="jnr.runtime.ort_runner:available"),
         Backend("cpu", "onnx", "jnr.runtime.runners:cpu_stages", ("auto",), auto=4,
                 probe="jnr.runtime.ov_runner:available"),
-        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16"),
+        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16", "f16"),
                 probe="jnr.runtime.ov_runner:available"),
         Backend("ort-cpu", "onnx", "jnr.runtime.runners:ort_stages", ("fp32", "fp16", "int8"), auto=5),
         Backend("torch", "torch", TORCH, ("fp32",), per_image=True, probe=TORCH_PROBE),
@@ -198,8 +198,8 @@ def ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, pro
 
 def ov_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
     """OpenVINO on the FP32 ONNX files; precision auto: the export's choice per stage (f32 where none)."""
-    if precision not in ("auto", "fp32", "f32", "bf16"):
-        raise JnrError(f"--backend ov-cpu runs f32 or bf16 (or auto), not {precision}")
+    if precision not in ("auto", "fp32", "f32", "bf16", "f16"):
+        raise JnrError(f"--backend ov-cpu runs f32, bf16 or f16 (or auto), not {precision}")
     return _each(m, lambda s, e: _ov_stage(m, e, precision, threads))
 
 

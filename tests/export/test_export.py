@@ -159,7 +159,14 @@ def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_
     torch.save({f"model_ft.{k}": v for k, v in legibility_resnet34().state_dict().items()}, weights)
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
-    args = ["--fp16", "--stages", "legibility", "--legibility", f"legibility-resnet34={weights}"]
+    args = [
+        "--fp16",
+        "--no-openvino",
+        "--stages",
+        "legibility",
+        "--legibility",
+        f"legibility-resnet34={weights}",
+    ]
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]
@@ -207,7 +214,8 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
 
     out = tmp_path / "engines"
     shutil.copytree(engines, out)
-    args = ["--fp16", "--int8", "--stages", "legibility", "--legibility", "legibility-cnn", "--out", str(out)]
+    args = ["--fp16", "--int8", "--no-openvino", "--stages", "legibility", "--legibility", "legibility-cnn"]
+    args += ["--out", str(out)]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]

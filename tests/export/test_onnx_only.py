@@ -108,7 +108,9 @@ def pp_engines(engines, tmp_path_factory):
     """The shipped export with its STR stage replaced by PP-OCRv4 (pose and legibility reused)."""
     out = tmp_path_factory.mktemp("pp") / "engines"
     shutil.copytree(engines, out)
-    r = CliRunner().invoke(app, ["--fp16", "--stages", "str", "--str", "ppocr-v4-rec", "--out", str(out)])
+    r = CliRunner().invoke(
+        app, ["--fp16", "--no-openvino", "--stages", "str", "--str", "ppocr-v4-rec", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     return out
 

@@ -105,7 +105,8 @@ def parseq_engines(engines, tmp_path_factory):
     """The default export with its STR stage replaced by a PARSeq checkpoint made by strhub's code."""
     out = tmp_path_factory.mktemp("pq") / "engines"
     shutil.copytree(engines, out)
-    args = ["--fp16", "--stages", "str", "--str", f"parseq={DATA / 'parseq-tiny.ckpt'}", "--out", str(out)]
+    args = ["--fp16", "--no-openvino", "--stages", "str", "--str", f"parseq={DATA / 'parseq-tiny.ckpt'}"]
+    args += ["--out", str(out)]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     return out
@@ -236,7 +237,15 @@ def test_unknown_preset_is_an_error():
 def test_preset_records_its_torso_rule_for_jnr_run(parseq_engines, tmp_path):
     out = tmp_path / "seed"
     shutil.copytree(parseq_engines, out)
-    args = ["--preset", "seed", "--stages", "str", "--str-weights", str(DATA / "parseq-tiny.ckpt")]
+    args = [
+        "--preset",
+        "seed",
+        "--no-openvino",
+        "--stages",
+        "str",
+        "--str-weights",
+        str(DATA / "parseq-tiny.ckpt"),
+    ]
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     m = load_manifest(out)

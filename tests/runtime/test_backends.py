@@ -194,15 +194,33 @@ def test_manifest_roundtrips_specs(engines):
 
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
-def test_openvino_bf16_falls_back_to_f32_with_a_note_on_a_cpu_without_bf16(engines, monkeypatch):
+@pytest.mark.parametrize(("precision", "unit"), [("bf16", "BF16"), ("f16", "FP16")])
+def test_openvino_low_precision_falls_back_to_f32_with_a_note_on_a_cpu_without_its_units(
+    engines, monkeypatch, precision, unit
+):
     from jnr.runtime import ov_runner
 
-    monkeypatch.setattr(ov_runner, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(ov_runner, "cpu_capabilities", lambda: ["FP32", "INT8"])
+    assert ov_runner.cpu_precisions() == ("f32",)
     e = load_manifest(engines).stages["legibility"]
-    r = ov_runner.OvRunner(e.file(engines, "onnx-fp32"), "bf16", e.spec.max_batch)
-    assert r.precision == "f32" and "no BF16 units" in r.note
+    r = ov_runner.OvRunner(e.file(engines, "onnx-fp32"), precision, e.spec.max_batch)
+    assert r.precision == "f32" and f"no {unit} units" in r.note
     x = np.zeros((2, e.spec.channels, *e.spec.input_hw), np.float32)
     assert r.infer(x).shape[0] == 2
+
+
+@pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
+def test_the_openvino_trial_tries_each_precision_the_cpu_reports(monkeypatch):
+    """bf16 where OpenVINO reports BF16 (AMX, AVX512-BF16), f16 where FP16 (AVX512-FP16, AMX-FP16)."""
+    from jnr.runtime import ov_runner
+
+    for caps, expected in (
+        (["FP32", "BF16", "FP16", "INT8"], ("f32", "bf16", "f16")),
+        (["FP32", "BF16", "INT8"], ("f32", "bf16")),
+        (["FP32", "FP16"], ("f32", "f16")),
+    ):
+        monkeypatch.setattr(ov_runner, "cpu_capabilities", lambda c=caps: c)
+        assert ov_runner.cpu_precisions() == expected
 
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
