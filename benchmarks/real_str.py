@@ -5,9 +5,10 @@ and the recognizer's preprocessing chosen on a part of the crops and reported on
 
 The split is laid out as ``images/<tracklet>/*.jpg`` + ``gt.json`` (tight crops of the digits, every crop
 labelled with its tracklet's number). Whole tracklets are cut by crc32 of their id: a third (``hold``) is
-kept out of every choice, the rest (``fit``) chooses. Each variant is the shipped spec with its
-preprocessing changed (canvas width, side inset, margin added round the tight crop, padding colour,
-interpolation, colour order); the recognizers run their own ONNX files on ONNX Runtime at a dynamic width.
+kept out of every choice, the rest (``fit``) chooses. ``shipped`` reads them as ``jnr-run --start str``
+does (``StageSpec.given``); each variant is that spec with its preprocessing changed (confidence, canvas
+width, side inset, margin added round the tight crop, padding colour, interpolation, colour order); the
+recognizers run their own ONNX files on ONNX Runtime at a dynamic width.
 Per tracklet: the readings through ``--vote evidence`` and ``--vote baseline``, as ``jnr-run --start str``.
 """
 
@@ -42,9 +43,12 @@ SMALL_PX = 20  # crops shorter than this are "small"
 
 
 def variants(base: StageSpec) -> dict[str, StageSpec]:
-    """The shipped spec as it reads tight crops (its ``tight_width``) and one change at a time."""
-    base = base.tight()
+    """The shipped spec as it reads number crops given as such (``StageSpec.given``: its ``tight_width``,
+    confidence over the digits) and one change at a time."""
+    boxed, base = base.tight(), base.given()
     out = {"shipped": base}
+    if base.confidence != boxed.confidence:  # as a text box the gate cut is read
+        out[f"{boxed.confidence} confidence"] = boxed
     for w in (64, 96, 128, 160, 192):
         if w != base.input_hw[1]:
             out[f"width {w}"] = replace(base, input_hw=(base.input_hw[0], w))
@@ -158,7 +162,7 @@ def main(
     rows = []
     for i, name in enumerate(m for m in models.split(",") if m):
         base, sess = session(get_spec(name))
-        specs = variants(base) if sweep and i == 0 else {"shipped": base.tight()}
+        specs = variants(base) if sweep and i == 0 else {"shipped": base.given()}
         for label, spec in track(list(specs.items()), description=name, console=console):
             row = {"model": name, "variant": label}
             for part, d in parts.items():

@@ -198,20 +198,23 @@ class Pipeline(Lifecycle):
         return []
 
     def _read(self, gated: list) -> list[tuple[str, float]]:
-        """(text, confidence) per gated crop: tight number crops (a box the gate cut, or given) at the
-        recognizer's ``tight_width`` where it has one, whole torso crops at its input size."""
+        """(text, confidence) per gated crop: tight number crops (a box the gate cut) at the recognizer's
+        ``tight_width`` where it has one, number crops given as such (``--start str``) the same way with
+        their confidence over the digits (StageSpec.given), whole torso crops at its input size."""
         spec = self.str.spec
-        is_tight = [bool(spec.tight_width) and g.where in (BOXED, GIVEN) for g in gated]
+        read_as = {GIVEN: spec.given(), BOXED: spec.tight()}
+        groups: list[tuple[StageSpec, list[int]]] = []  # one run per spec (no tight width: one in all)
+        for i, g in enumerate(gated):
+            s = read_as.get(g.where, spec)
+            idx = next((idx for t, idx in groups if t == s), None)
+            if idx is None:
+                groups.append((s, idx := []))
+            idx.append(i)
         out: list = [None] * len(gated)
-        groups = (
-            ([i for i, t in enumerate(is_tight) if t], spec.tight()),
-            ([i for i, t in enumerate(is_tight) if not t], spec),
-        )
-        for idx, s in groups:
-            if idx:
-                raw, _ = self._run(self.str, [gated[i].crop for i in idx], spec=s)
-                for i, r in zip(idx, dec.reading(s, raw), strict=True):
-                    out[i] = r
+        for s, idx in groups:
+            raw, _ = self._run(self.str, [gated[i].crop for i in idx], spec=s)
+            for i, r in zip(idx, dec.reading(s, raw), strict=True):
+                out[i] = r
         return out
 
     def _check_inner(self, items: list[Item], readings: list[Reading]) -> list[Reading]:

@@ -114,6 +114,7 @@ def test_tight_crops_are_read_at_the_recognizers_tight_width(tmp_path):
     pipe.str = Stage(spec, rec)
     given = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="str")}
     assert given == {"1": 23, "2": 23} and set(widths) == {spec.tight_width}
+    assert len(rec.calls) == 2  # one run per batch: given crops all read with spec.given()
     widths.clear()
     whole = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="gate")}  # the CNN gate: whole
     assert whole == {"1": 23, "2": 23} and set(widths) == {spec.input_hw[1]}

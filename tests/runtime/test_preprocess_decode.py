@@ -78,6 +78,18 @@ def test_charset_confidence_keeps_what_the_model_gives_a_digit(output):
     assert dec.ctc_digits(replace(spec, confidence="digits"), p)[0][1] == pytest.approx(0.6, rel=1e-3)
 
 
+def test_given_number_crops_read_with_confidence_over_the_digits_a_gates_box_over_the_charset():
+    """StageSpec.given: a user's number crops (--start str) are read on the tight canvas with a digit's
+    confidence over the blank and the digits; a text box the gate cut (tight) keeps the charset's."""
+    spec = get_spec("ppocr-v6-rec")
+    assert spec.confidence == spec.tight().confidence == "charset"
+    assert spec.given().confidence == "digits" and spec.given().input_hw == spec.tight().input_hw
+    assert spec.given().input_hw[1] == spec.tight_width > spec.input_hw[1]
+    assert PPOCR_V4_REC.given() == replace(PPOCR_V4_REC, confidence="digits")  # no tight width: same size
+    parseq = get_spec("parseq")
+    assert parseq.given() == parseq  # no CTC confidence to choose
+
+
 def _text_map(h=64, w=64, boxes=((20, 24, 44, 40),), level=0.9):
     prob = np.zeros((1, h, w), np.float32)
     for x0, y0, x1, y1 in boxes:
