@@ -17,7 +17,7 @@ different times. A policy orders a tracklet's frames and says after each of its 
   number also read does not count: part of a number is read at side views); or -1 once the frames seen cover
   the tracklet (every COVER_STRIDE-th frame or closer) and the rule's own -1 test passes
   (``Rule.none_settled``: for the baseline vote, nothing reached 0.25 and every crop the gate passed was
-  read; for the evidence rule, no number's sure readings on course for half of what it needs); a tracklet
+  read; for the evidence rule, no sure reading of any number where it sat in the torso); a tracklet
   shorter than its rule's ``read_whole_below`` settles -1 only at its end. A round stops at the coverage
   (``Policy.take``), so the -1 test first runs where it can pass, not a doubled round later. "Nothing read
   yet" is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the
@@ -165,7 +165,7 @@ class Policy:
             return True
         if not st.fed >= covering(st.n) or st.n < st.rule.read_whole_below:
             return False
-        return st.rule.none_settled(st.readings, st.funnel.torso, st.n / st.fed, st.funnel.unread_text)
+        return st.rule.none_settled(st.readings, st.funnel.unread_text)
 
     def settled_open(self, st: TrackState) -> bool:
         """For a stream without a known end (a clip's track): only evidence for a number stops it (the lead

@@ -61,28 +61,25 @@ def test_every_answer_has_a_probability_and_more_evidence_is_surer():
 
 
 @pytest.mark.parametrize(
-    "readings, frames, scale, settled",
+    "readings, settled",
     [
-        ([("7", 0.5, WHOLE)] * 40, 200, 2.0, True),  # weak readings only: no number on course
-        ([("1", 0.95, EDGE)] * 20, 200, 2.0, True),  # sure, but strokes at the crop's side
-        ([("23", 0.9, BOXED)] * 1, 250, 2.0, True),  # 1 sure, on course for 2 where 5 are needed
-        ([("23", 0.9, BOXED)] * 3, 350, 2.0, False),  # 3 sure (4 needed now), on course for 6 where 7 are
-        ([("23", 0.9, BOXED)] * 2 + [("5", 0.4, WHOLE)] * 9, 400, 2.0, True),  # on course for 4 of 8
-        ([("23", 0.9, BOXED)] * 3 + [("5", 0.4, WHOLE)] * 9, 400, 2.0, False),  # on course for 6 of 8
-        ([("23", 0.9, BOXED)] * 5 + [("23", 0.5, BOXED)], 200, 2.0, False),  # the rule answers 23 now
+        ([("7", 0.5, WHOLE)] * 40, True),  # weak readings only: no number has a sure one
+        ([("1", 0.95, EDGE)] * 20, True),  # sure, but strokes at the crop's side
+        ([("23", 0.9, BOXED)] + [("5", 0.4, WHOLE)] * 9, False),  # one sure, located reading: read on
+        ([("4", 0.8, INNER)], False),  # backed by the crop's middle: located
     ],
 )
-def test_the_evidence_rules_early_minus_one(readings, frames, scale, settled):
-    """Early exit's -1 on a covered tracklet: each number's sure, located readings scaled to the whole
-    tracklet at most half of what the rule needs there, and -1 now; unread text plays no part."""
-    assert D.get_rule("evidence").none_settled(readings, frames, scale, unread=50) is settled
+def test_the_evidence_rules_early_minus_one(readings, settled):
+    """Early exit's -1 on a covered tracklet under the evidence rule: no sure, located reading of any number;
+    weak readings and unread text play no part."""
+    assert D.get_rule("evidence").none_settled(readings, unread=50) is settled
 
 
 def test_the_baseline_rules_early_minus_one_is_nothing_read_and_no_unread_text():
     baseline = D.get_rule("baseline")
-    assert baseline.none_settled([("7", 0.3)], 200, 2.0, unread=0)  # 0.39 x 0.3 = 0.12
-    assert not baseline.none_settled([("7", 0.7)], 200, 2.0, unread=0)  # 0.27
-    assert not baseline.none_settled([], 200, 2.0, unread=1)
+    assert baseline.none_settled([("7", 0.3)], unread=0)  # 0.39 x 0.3 = 0.12
+    assert not baseline.none_settled([("7", 0.7)], unread=0)  # 0.27
+    assert not baseline.none_settled([], unread=1)
 
 
 def test_unknown_rule_is_a_clear_error():

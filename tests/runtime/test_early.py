@@ -166,8 +166,7 @@ def test_text_the_recognizer_cannot_read_keeps_a_tracklet_going(tmp_path):
 def test_under_the_evidence_rule_a_covered_tracklet_with_no_sure_number_settles_at_the_coverage(tmp_path):
     """Unread text (the gate passes every crop, nothing reads) does not keep a numberless tracklet going
     under the evidence rule: it stops exactly at the coverage (the round is cut there); a number shown in 6
-    frames of 300 (3 sure readings at the coverage, on course for 6 where the rule needs 3) goes on and is
-    found, as with every frame."""
+    frames of 300 (3 sure readings at the coverage) goes on and is found, as with every frame."""
     _frames(tmp_path, "none", set(), 300)
     _frames(tmp_path, "few", set(range(150, 156)), 300)
     settled = _run(tmp_path, "settled", gate_passes=True, decision="evidence")
