@@ -243,8 +243,10 @@ class Exporter:
         units for (bf16: AMX or AVX512-BF16; f16: AVX512-FP16 or AMX-FP16),
         each checked for parity like the other artifacts and timed against ONNX Runtime on this CPU; the
         manifest records the fastest that passes (``openvino.precision``), which ``--backend ov-cpu`` and
-        ``auto`` use."""
-        from jnr.runtime.ov_runner import OvRunner, available, cpu_precisions
+        ``auto`` use; a lower precision only where it takes at most MIN_GAIN of f32's time (f16 on
+        AVX512-FP16 without AMX-FP16 passes parity and runs no faster than f32: 2-core Xeon, STR 217
+        against 144 ms per 64)."""
+        from jnr.runtime.ov_runner import MIN_GAIN, OvRunner, available, cpu_precisions
 
         if not available():
             self.say(f"{spec.stage}: no OpenVINO trial: pip install 'jnr[openvino]'")
@@ -258,7 +260,8 @@ class Exporter:
             parity[prec] = self.check(spec, module, fp32_path, f"ov-{prec}", runner=runner)
             ms[prec] = round(runner_ms(runner, x), 2)
             runner.close()
-        passed = [p for p, v in parity.items() if v["passed"]]
+        faster = {"f32"} | {p for p in parity if ms[p] <= MIN_GAIN * ms["f32"]}
+        passed = [p for p, v in parity.items() if v["passed"] and p in faster]
         choice = min(passed, key=lambda p: ms[p]) if passed else "f32"
         figures = ", ".join(f"{p} {v['decoded_identical']:.2%}, {ms[p]:.1f} ms" for p, v in parity.items())
         self.say(f"{spec.stage}: OpenVINO {figures} (ONNX Runtime {ms['ort-cpu']:.1f} ms): {choice}")
