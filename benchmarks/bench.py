@@ -127,7 +127,15 @@ def bench(
         r["floor_sec_per_tracklet"] = probe.floors(engines, r, n, peaks, r["precision_per_stage"])
         own = r["floor_sec_per_tracklet"]
         r["over_floor"] = {k: r["sec_per_tracklet"][k] / v for k, v in own.items() if v > 0}
+        r["ms_per_item"] = probe.ms_per_item(r, n)
     stdout_console().print(render.table(results, floor))
+    per_item = (
+        f"{b} " + ", ".join(f"{k} {v:.2f}" for k, v in r["ms_per_item"].items()) for b, r in results.items()
+    )
+    stdout_console().print(
+        "ms per item (pose a frame, legibility a torso crop, str a crop read): " + "; ".join(per_item),
+        soft_wrap=True,
+    )
     doc = _document(results, split, n, peak, floor)
     doc["matmul_peaks"] = peaks
     atomic_write_json(out / f"{name}.json", doc)

@@ -162,6 +162,17 @@ def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str
     return out
 
 
+def ms_per_item(result: dict, n: int) -> dict[str, float]:
+    """Milliseconds per item each learned stage took in a bench row (pose a frame, the gate a torso crop, STR
+    a crop it read; preprocessing and decoding included), from its seconds per tracklet and item counts: the
+    figure to compare across splits whose frames fed differ."""
+    return {
+        stage: result["sec_per_tracklet"][stage] * n / result["items"][items] * 1000
+        for stage, items in STAGE_ITEMS.items()
+        if result["items"].get(items)
+    }
+
+
 def floors(engines: Path, result: dict, n: int, peaks: dict[str, float] | float, precisions=None) -> dict:
     """Seconds per tracklet at the measured matmul peak of each stage's own precision (``precisions``:
     stage -> key of ``peaks``; fp32 where not given), per learned stage, from the ONNX FLOPs."""

@@ -40,6 +40,10 @@ def test_bench_headline_is_the_default_configuration(tiny_split, engines, tmp_pa
     assert doc["matmul_peaks"]["fp32"] > 0 and doc["matmul_peaks"]["int8"] > 0
     assert rows["ort-cpu"]["precision_per_stage"] == {"pose": "fp32", "legibility": "fp32", "str": "fp32"}
     assert set(rows["ort-cpu"]["floor_sec_per_tracklet"]) == {"pose", "legibility", "str"}
+    # ms per item: a stage's seconds over the items that reached it (6 tracklets in the tiny split)
+    ort = rows["ort-cpu"]
+    assert ort["ms_per_item"]["pose"] == ort["sec_per_tracklet"]["pose"] * 6 / ort["items"]["frames"] * 1000
+    assert set(ort["ms_per_item"]) <= {"pose", "legibility", "str"} and "ms per item" in r.output
     assert (tmp_path / "b.png").stat().st_size > 0
 
 
