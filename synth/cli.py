@@ -41,6 +41,14 @@ def synth(
             "drawing (lit 3D bodies, curved prints, its own glyphs, broadcast camera) to test defaults across"
         ),
     ] = "flat",
+    readable_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Show each numbered tracklet's number in only this share of its frames (runs of at most "
+            "12; the rest replaced by its own numberless frames), as footage where numbers are rarely "
+            "in view: e.g. 0.05"
+        ),
+    ] = None,
     stats: Annotated[
         bool, typer.Option(help="Compare sizes and number placement with real SoccerNet")
     ] = False,
@@ -62,6 +70,7 @@ def synth(
                 on_done=lambda *_: bar.advance(task),
                 styles=styles,
                 drawing=drawing,
+                readable_share=readable_share,
             )
     except (ValueError, OSError) as e:
         console.print(f"[red]error:[/red] {e}")

@@ -192,3 +192,44 @@ def test_the_shaded_drawing_prints_the_number_unmirrored_on_the_back():
 def test_unknown_drawing_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="unknown --drawing"):
         write_split(tmp_path, "test", 1, (1, 1), seed=0, workers=1, drawing="nope")
+
+
+def test_thin_readable_keeps_short_runs_of_the_share_and_fills_with_the_tracklets_own_frames():
+    import random
+
+    from jnr.synth.write import RARE_WINDOW, thin_readable
+
+    frames = [(k, f"jpeg{k}", {"readable": 20 <= k < 180, "k": k}) for k in range(200)]
+    thin = thin_readable(frames, 0.05, random.Random(0))
+    assert [k for k, _, _ in thin] == list(range(200))
+    kept = [k for k, _, ann in thin if ann["readable"]]
+    assert len(kept) == 10 and all(20 <= k < 180 for k in kept)
+    for k, jpeg, ann in thin:  # a kept frame is itself; a replaced one is one of the unreadable frames
+        if ann["readable"]:
+            assert jpeg == f"jpeg{k}" and ann["k"] == k
+        else:
+            assert not 20 <= ann["k"] < 180 and jpeg == f"jpeg{ann['k']}"
+    runs = [len(list(g)) for r, g in itertools.groupby(ann["readable"] for _, _, ann in thin) if r]
+    assert max(runs) <= RARE_WINDOW
+    every = [(k, "j", {"readable": True}) for k in range(10)]
+    assert thin_readable(every, 0.05, random.Random(0)) == every  # nothing numberless to fill with
+
+
+def test_readable_share_thins_numbered_tracklets_only(tmp_path):
+    plain = write_split(tmp_path / "a", "test", 6, (30, 40), seed=7, workers=1)
+    rare = write_split(tmp_path / "b", "test", 6, (30, 40), seed=7, workers=1, readable_share=0.05)
+    gt = json.loads((rare / "test_gt.json").read_text())
+    assert gt == json.loads((plain / "test_gt.json").read_text())
+    thinned = 0
+    for tid, number in gt.items():
+        a = [f["readable"] for f in load_annotations(plain, tid)["frames"].values()]
+        b = [f["readable"] for f in load_annotations(rare, tid)["frames"].values()]
+        assert len(a) == len(b)
+        if number == -1 or all(a):
+            assert a == b
+        else:
+            assert 1 <= sum(b) <= min(sum(a), round(0.05 * len(b)) or 1)
+            thinned += sum(b) < sum(a)
+    assert thinned  # the seed draws numbered tracklets with more readable frames than the share
+    with pytest.raises(ValueError, match="readable-share"):
+        write_split(tmp_path / "c", "test", 1, (1, 1), seed=0, workers=1, readable_share=0)
