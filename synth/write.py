@@ -52,7 +52,7 @@ def _one(args: tuple[Path, int, int, int, int, str, str, float | None]) -> tuple
     split_dir, seed, index, lo, hi, side, drawing, readable_share = args
     tid = str(index)
     number, frames, style = DRAWINGS[drawing](seed, index, lo, hi, side)
-    if readable_share is not None and number != -1:
+    if readable_share is not None:  # a numberless tracklet has no readable frame: thin_readable keeps it
         frames = thin_readable(frames, readable_share, random.Random(f"rare-{seed}-{index}"))
     d = split_dir / "images" / tid
     d.mkdir(parents=True, exist_ok=True)
