@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from rich.table import Table
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import DEFAULTS, SPECS, STAGES, StageSpec, get_spec
+from jnr.runtime.torso import RULES as TORSO_RULES
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
@@ -68,6 +70,14 @@ def choose(stage: str, value: str | None) -> tuple[StageSpec, str]:
     if weights:
         raise JnrError(f"unknown {stage} model {name!r}; known: {_names(stage)}")
     return get_spec(DEFAULTS[stage]), value
+
+
+def for_rule(spec: StageSpec, rule: str | None) -> StageSpec:
+    """The pose spec a torso rule needs: a rule that counts people (the seed's) needs the person boxes a
+    keypoints head is exported without (StageSpec.head)."""
+    if rule is not None and TORSO_RULES[rule].single_person and spec.head == "keypoints":
+        return replace(spec, head="full")
+    return spec
 
 
 def _names(stage: str) -> str:
@@ -147,23 +157,31 @@ def export(
     preset: Annotated[
         str | None, typer.Option(help=f"Published pipeline: {'|'.join(PRESETS)} (models and torso rule)")
     ] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Torso rule jnr-run uses with these engines: {'|'.join(TORSO_RULES)} (default: the "
+            "preset's, else the previous export's, else baseline); one that counts people (seed) keeps "
+            "pose's person boxes"
+        ),
+    ] = None,
     legibility_weights: Annotated[str | None, typer.Option(help="Weights for the legibility model")] = None,
     str_weights: Annotated[
         str | None, typer.Option(help="Weights for the STR model (e.g. a PARSeq .ckpt)")
     ] = None,
 ) -> None:
     """Export every stage, check parity on synthetic crops, build engines where TensorRT and a GPU exist."""
-    from dataclasses import replace
-
     from jnr.export.exporter import Exporter
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
         raise JnrError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
-    names, rule = apply_preset(
+    names, preset_rule = apply_preset(
         preset, pose, legibility, str_, {"legibility": legibility_weights, "str": str_weights}
     )
+    if rule is not None and rule not in TORSO_RULES:
+        raise JnrError(f"unknown torso rule {rule!r}; known: {', '.join(TORSO_RULES)}")
     chosen = {s: choose(s, v) for s, v in names.items()}
     check_writable(out)
     engine, gpu = engine_builder(out, version_compatible)
@@ -174,6 +192,8 @@ def export(
         openvino = importlib.util.find_spec("openvino") is not None
     ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino)
     entries = dict(ex.previous.get("stages", {}))
+    rule = rule or preset_rule or ex.previous.get("rule")
+    chosen["pose"] = (for_rule(chosen["pose"][0], rule), chosen["pose"][1])
     for stage in wanted:
         spec, weights = chosen[stage]
         what = f"export, {'FP16, ' if fp16 else ''}parity{', engine' if engine else ''}"

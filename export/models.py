@@ -64,15 +64,18 @@ class EasyOcrRecognizer(nn.Module):
 
 
 class YoloPose(nn.Module):
-    """The ultralytics pose network; forward returns the decoded head (N, 56, anchors), as its ONNX does."""
+    """The ultralytics pose network; forward returns the decoded head (N, 56, anchors), as its ONNX does;
+    ``boxes`` False: without the four box rows (N, 52, anchors), as the keypoints head's ONNX
+    (StageSpec.head; rewrites.drop_pose_boxes)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, boxes: bool = True) -> None:
         super().__init__()
-        self.net = net
+        self.net, self.boxes = net, boxes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x)
-        return y[0] if isinstance(y, list | tuple) else y
+        y = y[0] if isinstance(y, list | tuple) else y
+        return y if self.boxes else y[:, 4:]
 
 
 def onnx_charset(path: Path) -> str:
@@ -145,8 +148,9 @@ def _load_into(model: nn.Module, path: Path, prefix: str = "") -> nn.Module:
     return model
 
 
-def load_pose(source: str) -> nn.Module:
-    """An ultralytics pose model from a .pt path or an ultralytics name (downloaded where online)."""
+def load_pose(source: str, boxes: bool = True) -> nn.Module:
+    """An ultralytics pose model from a .pt path or an ultralytics name (downloaded where online); ``boxes``
+    as YoloPose's."""
     from ultralytics import YOLO
 
     p = resolve_weights(source)
@@ -166,7 +170,7 @@ def load_pose(source: str) -> nn.Module:
         ) from None
     if y.task != "pose":
         raise JnrError(f"{source} is a {y.task!r} model, not a pose model: pass *-pose.pt weights")
-    return YoloPose(y.model.float().eval())
+    return YoloPose(y.model.float().eval(), boxes)
 
 
 def _easyocr(spec: StageSpec, src: str) -> nn.Module:
@@ -264,7 +268,7 @@ BUILDERS: dict[str, Callable[[StageSpec, str], nn.Module]] = {
     "ppocr-v6-rec": onnx_module,
     "ppocr-v6-det": onnx_module,
     "parseq": _parseq,
-    "yolo11n-pose": lambda spec, src: load_pose(src),
+    "yolo11n-pose": lambda spec, src: load_pose(src, boxes=spec.head != "keypoints"),
 }
 
 

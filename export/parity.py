@@ -1,8 +1,8 @@
 """Numerical parity of an exported ONNX against PyTorch on real crops from a synthetic split.
 
 Raw outputs are compared (max abs / max relative error) and so are decoded results: the torso box within
-2 px (under each torso rule: what the pipeline takes from pose), the legibility decision (a text box within
-2 px), the digit string the vote counts (none where its confidence is under the vote's 0.2 floor).
+1 px (under each torso rule: what the pipeline takes from pose), the legibility decision (a text box within
+1 px), the digit string the vote counts (none where its confidence is under the vote's 0.2 floor).
 Targets: FP32 >= 99.9 % identical, FP16 and INT8 >= 99 %.
 """
 
@@ -26,7 +26,11 @@ from jnr.synth.crops import gt_people
 from jnr.synth.write import load_annotations
 
 TARGETS = {"fp32": 0.999, "fp16": 0.99, "int8": 0.99, "ov-f32": 0.999, "ov-bf16": 0.99, "ov-f16": 0.99}
-KEYPOINT_TOLERANCE_PX = 2.0
+# A box's edges are keypoints (or a map's contour) rounded to pixels, so 1 px is the same box up to that
+# rounding. 2 px passed OpenVINO bf16 pose (99.30% of 1,000 crops) whose boxes moved by a pixel on 27% of
+# crops (FP16 6%) and which, end to end, lost 1 and 3 tracklets of 150 (two numberless ones read "1"):
+# benchmarks/README.md "On a Xeon with AMX".
+KEYPOINT_TOLERANCE_PX = 1.0
 
 
 def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarray]]:
@@ -55,10 +59,13 @@ def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarr
 
 
 def _same_pose(spec: StageSpec, a: np.ndarray, b: np.ndarray, place, hw: tuple[int, int]) -> bool:
-    """The same torso box (within the tolerance, or none in both) under every torso rule: what the pipeline
-    takes from pose. A keypoint the torso does not use (a wrist, an ankle at low confidence) may move."""
+    """The same torso box (within the tolerance, or none in both) under every torso rule the head serves:
+    what the pipeline takes from pose. A keypoint the torso does not use (a wrist, an ankle at low
+    confidence) may move."""
     pa, pb = dec.yolo_pose(spec, a, place), dec.yolo_pose(spec, b, place)
     for rule in TORSO_RULES.values():
+        if rule.single_person and spec.head == "keypoints":
+            continue  # a head without person boxes gives the best person alone: no rule that counts them
         ba, bb = rule.box(pa, hw), rule.box(pb, hw)
         if (ba is None) != (bb is None) or (ba is not None and not _same_box(ba, bb)):
             return False

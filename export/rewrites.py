@@ -1,6 +1,6 @@
 """Graph rewrites of exported or shipped ONNX files: digit heads (a classifier's columns kept, before or after
-its softmax) and the paddle2onnx patterns onnxslim does not fold (scalar affines after a Conv, unfused
-hard-swish). Each works in place and changes no output it keeps."""
+its softmax), a pose head without its person boxes, and the paddle2onnx patterns onnxslim does not fold
+(scalar affines after a Conv, unfused hard-swish). Each works in place and changes no output it keeps."""
 
 from __future__ import annotations
 
@@ -50,6 +50,31 @@ def gather_classes(model: onnx.ModelProto, classes: tuple[int, ...]) -> None:
     dims = out.type.tensor_type.shape.dim
     dims[len(dims) - 1].Clear()
     dims[len(dims) - 1].dim_value = len(classes)
+
+
+def drop_pose_boxes(model: onnx.ModelProto, keypoints: int = 17 * 3) -> None:
+    """Cut the person boxes from an ultralytics pose head, in place: its output ``Concat(boxes (4), score
+    (1), keypoints)`` on the channel axis loses the boxes, whose branch (convolutions and DFL decode) then
+    feeds nothing and goes at the next onnxslim. The score and keypoints are unchanged."""
+    out = model.graph.output[0]
+    producer = {o: n for n in model.graph.node for o in n.output}
+    node = producer.get(out.name)
+    if node is not None and not all(i in {v.name for v in model.graph.value_info} for i in node.input):
+        model.graph.ClearField("value_info")  # stale or missing shapes: inferred again
+        model.graph.value_info.extend(onnx.shape_inference.infer_shapes(model).graph.value_info)
+    channels = {
+        v.name: v.type.tensor_type.shape.dim[1].dim_value
+        for v in model.graph.value_info
+        if len(v.type.tensor_type.shape.dim) == 3
+    }
+    got = [channels.get(i) for i in node.input] if node is not None and node.op_type == "Concat" else []
+    if got != [4, 1, keypoints]:
+        raise ValueError(f"a pose head's output should concatenate boxes, score and keypoints (4, 1, "
+                         f"{keypoints} channels), found {got or 'no Concat'}")  # fmt: skip
+    del node.input[0]
+    dims = out.type.tensor_type.shape.dim
+    dims[1].Clear()
+    dims[1].dim_value = 1 + keypoints
 
 
 def conv_affines_per_channel(model: onnx.ModelProto) -> int:

@@ -65,7 +65,8 @@ def onnx_from_torch(module: nn.Module, spec: StageSpec, dst: Path, opset: int = 
 
 
 def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset: int = OPSET) -> Path:
-    """Ultralytics' own exporter (dynamic batch, onnxslim, metadata) at the spec's input size."""
+    """Ultralytics' own exporter (dynamic batch, onnxslim, metadata) at the spec's input size; a keypoints
+    head (StageSpec.head) without the person boxes."""
     from ultralytics import YOLO
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,6 +87,10 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
         )
         tmp_dst = _atomic(dst)
         shutil.copyfile(out, tmp_dst)
+    if spec.head == "keypoints":  # the person boxes' branch goes at slim_and_check
+        model = onnx.load(str(tmp_dst))
+        rewrites.drop_pose_boxes(model)
+        onnx.save(model, str(tmp_dst))
     os.replace(tmp_dst, dst)
     return dst
 

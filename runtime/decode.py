@@ -31,18 +31,29 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
     return keep
 
 
+KEYPOINTS = 17 * 3  # COCO-17, (x, y, score) each
+
+
 def yolo_pose(spec: StageSpec, out: np.ndarray, place: Placement) -> np.ndarray:
-    """One image's raw head output (4 + 1 + 17*3, anchors) -> (P, 17, 3) people in image pixels,
-    best first, after confidence threshold and NMS."""
+    """One image's raw head output (4 + 1 + 17*3, anchors: boxes, person score, keypoints) -> (P, 17, 3)
+    people in image pixels, best first, after confidence threshold and NMS. A head cut to the keypoints
+    (1 + 17*3 rows, StageSpec.head "keypoints") gives the best person alone: NMS keeps the best candidate
+    first, whatever the boxes, so that person is the same."""
     out = np.asarray(out, np.float32)
-    conf = out[4]
+    boxes = len(out) == 5 + KEYPOINTS
+    if not boxes and len(out) != 1 + KEYPOINTS:
+        raise ValueError(f"a pose head gives {5 + KEYPOINTS} or {1 + KEYPOINTS} rows, not {len(out)}")
+    conf = out[4 if boxes else 0]
     cand = np.nonzero(conf >= spec.threshold)[0]
     if cand.size == 0:
         return np.zeros((0, 17, 3), np.float32)
-    xywh = out[:4, cand].T
-    boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
-    keep = cand[_nms(boxes, conf[cand], NMS_IOU)]
-    kp = out[5:, keep].T.reshape(-1, 17, 3).copy()
+    if boxes:
+        xywh = out[:4, cand].T
+        xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
+        keep = cand[_nms(xyxy, conf[cand], NMS_IOU)]
+    else:
+        keep = cand[np.argsort(-conf[cand])[:1]]  # _nms's first pick
+    kp = out[len(out) - KEYPOINTS :, keep].T.reshape(-1, 17, 3).copy()
     kp[..., :2] = place.to_image(kp[..., :2])
     return kp
 

@@ -33,6 +33,7 @@ from jnr.runtime.decision import (
     inner_agrees,
     needs_inner,
 )
+from jnr.runtime.errors import JnrError
 from jnr.runtime.lifecycle import Lifecycle
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
@@ -123,6 +124,11 @@ class Pipeline(Lifecycle):
         """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
         rejected by the gate) in each Result, for reports; 0 keeps none. ``decision``: the rule that turns
         readings into an answer (jnr.runtime.decision.RULES)."""
+        if rule.single_person and pose.spec.head == "keypoints":
+            raise JnrError(
+                f"the {rule.name} torso rule counts the people pose finds, which needs the person boxes "
+                f"{pose.spec.name} was exported without: re-export with `jnr-export --rule {rule.name}`"
+            )
         self.pose, self.leg, self.str = pose, legibility, str_
         self.samples = samples
         self.decision = get_rule(decision)

