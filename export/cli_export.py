@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -70,14 +69,6 @@ def choose(stage: str, value: str | None) -> tuple[StageSpec, str]:
     if weights:
         raise JnrError(f"unknown {stage} model {name!r}; known: {_names(stage)}")
     return get_spec(DEFAULTS[stage]), value
-
-
-def for_rule(spec: StageSpec, rule: str | None) -> StageSpec:
-    """The pose spec a torso rule needs: a rule that counts people (the seed's) needs the person boxes a
-    keypoints head is exported without (StageSpec.head)."""
-    if rule is not None and TORSO_RULES[rule].single_person and spec.head == "keypoints":
-        return replace(spec, head="full")
-    return spec
 
 
 def _names(stage: str) -> str:
@@ -171,6 +162,8 @@ def export(
     ] = None,
 ) -> None:
     """Export every stage, check parity on synthetic crops, build engines where TensorRT and a GPU exist."""
+    from dataclasses import replace
+
     from jnr.export.exporter import Exporter
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
@@ -193,7 +186,15 @@ def export(
     ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino)
     entries = dict(ex.previous.get("stages", {}))
     rule = rule or preset_rule or ex.previous.get("rule")
-    chosen["pose"] = (for_rule(chosen["pose"][0], rule), chosen["pose"][1])
+    if rule is not None:  # a rule that counts people keeps pose's person boxes
+        chosen["pose"] = (TORSO_RULES[rule].pose_spec(chosen["pose"][0]), chosen["pose"][1])
+        kept = entries.get("pose") if "pose" not in wanted else None
+        kept = StageSpec.from_dict(kept["spec"]) if kept else None
+        if kept is not None and TORSO_RULES[rule].pose_spec(kept) != kept:
+            raise JnrError(
+                f"the {rule} torso rule counts the people pose finds, which needs the person boxes the pose "
+                f"in {out} was exported without: add pose to --stages"
+            )
     for stage in wanted:
         spec, weights = chosen[stage]
         what = f"export, {'FP16, ' if fp16 else ''}parity{', engine' if engine else ''}"

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from jnr.export import rewrites
+from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec
 
 OPSET = 18
@@ -89,7 +90,11 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
         shutil.copyfile(out, tmp_dst)
     if spec.head == "keypoints":  # the person boxes' branch goes at slim_and_check
         model = onnx.load(str(tmp_dst))
-        rewrites.drop_pose_boxes(model)
+        try:
+            rewrites.drop_pose_boxes(model)
+        except ValueError as e:
+            tmp_dst.unlink()
+            raise JnrError(f"{weights}: {e}; `jnr-export --rule seed` keeps the whole head") from None
         onnx.save(model, str(tmp_dst))
     os.replace(tmp_dst, dst)
     return dst

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from jnr.runtime.specs import StageSpec
 
 TORSO = (5, 6, 11, 12)
 HIPS = (11, 12)
@@ -38,6 +40,11 @@ class TorsoRule:
         if x1 - x0 < max(2, self.min_width_frac * w) or y1 - y0 < max(2, self.min_height_frac * h):
             return None
         return x0, y0, x1, y1
+
+    def pose_spec(self, spec: StageSpec) -> StageSpec:
+        """The pose spec this rule needs: one that counts people needs the person boxes (NMS) that a
+        keypoints head (StageSpec.head) is exported without."""
+        return replace(spec, head="full") if self.single_person and spec.head == "keypoints" else spec
 
     def crop(self, people: np.ndarray, image: np.ndarray) -> np.ndarray | None:
         """The torso crop of ``image`` (a view) by :meth:`box`, or None."""

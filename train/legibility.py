@@ -45,7 +45,7 @@ def pose_torso_crops(
     from jnr.export.models import build
     from jnr.export.torch_runner import TorchRunner
 
-    spec = get_spec(DEFAULTS["pose"])
+    spec = rule.pose_spec(get_spec(DEFAULTS["pose"]))
     runner = TorchRunner(build(spec, pose), "torch-batched", batch)
     split = open_split(split_dir)
     gt = split.gt or {}

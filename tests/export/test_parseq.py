@@ -17,7 +17,7 @@ pytest.importorskip("timm")
 import torch
 
 from jnr.export.cli_export import app
-from jnr.export.models import build
+from jnr.export.models import build, resolve_weights
 from jnr.export.parseq import load_parseq
 from jnr.runtime import decode as dec
 from jnr.runtime.errors import JnrError
@@ -241,15 +241,19 @@ def test_preset_records_its_torso_rule_for_jnr_run(parseq_engines, tmp_path):
         "--preset",
         "seed",
         "--no-openvino",
-        "--stages",
-        "str",
         "--str-weights",
         str(DATA / "parseq-tiny.ckpt"),
     ]
-    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    # the seed rule counts people: the pose these engines have was exported without person boxes
+    r = CliRunner().invoke(app, [*args, "--stages", "str", "--out", str(out)])
+    assert isinstance(r.exception, JnrError) and "add pose to --stages" in str(r.exception)
+    # the same with pose rebuilt (the engines' own COCO weights: the preset's yolo11s-pose downloads)
+    pose = ["--stages", "pose,str", "--pose", str(resolve_weights(get_spec("yolo11n-pose").weights))]
+    r = CliRunner().invoke(app, [*args, *pose, "--out", str(out)])
     assert r.exit_code == 0, r.output
     m = load_manifest(out)
     assert m.raw["rule"] == "seed" and m.stages["str"].spec.name == "parseq"
+    assert m.stages["pose"].spec.head == "full"
     import jnr
 
     with jnr.load(out, backend="ort-cpu") as reader:  # jnr-run's default rule: the manifest's preset

@@ -27,3 +27,11 @@ def test_rules_reject_what_they_state():
     assert SEED.crop(np.stack([_person(), _person()]), image) is None  # not exactly one person
     assert SEED.box(_person()[None], (120, 90)) == (38, 30, 62, 82)  # 2 px pad, shoulder top; 24 >= 22.5
     assert SEED.crop(_person()[None], np.zeros((120, 200, 3), np.uint8)) is None  # narrower than 0.25 x width
+
+
+def test_a_rule_that_counts_people_asks_for_the_pose_head_with_boxes():
+    from jnr.runtime.specs import get_spec
+
+    spec = get_spec("yolo11n-pose")
+    assert spec.head == "keypoints" and BASELINE.pose_spec(spec) is spec
+    assert SEED.pose_spec(spec).head == "full" and SEED.pose_spec(spec).input_hw == spec.input_hw
