@@ -187,10 +187,10 @@ def export(
     entries = dict(ex.previous.get("stages", {}))
     rule = rule or preset_rule or ex.previous.get("rule")
     if rule is not None:  # a rule that counts people keeps pose's person boxes
-        chosen["pose"] = (TORSO_RULES[rule].pose_spec(chosen["pose"][0]), chosen["pose"][1])
+        needs = TORSO_RULES[rule].pose_spec
+        chosen["pose"] = (needs(chosen["pose"][0]), chosen["pose"][1])
         kept = entries.get("pose") if "pose" not in wanted else None
-        kept = StageSpec.from_dict(kept["spec"]) if kept else None
-        if kept is not None and TORSO_RULES[rule].pose_spec(kept) != kept:
+        if kept and needs(have := StageSpec.from_dict(kept["spec"])) != have:
             raise JnrError(
                 f"the {rule} torso rule counts the people pose finds, which needs the person boxes the pose "
                 f"in {out} was exported without: add pose to --stages"

@@ -64,7 +64,7 @@ def _same_pose(spec: StageSpec, a: np.ndarray, b: np.ndarray, place, hw: tuple[i
     confidence) may move."""
     pa, pb = dec.yolo_pose(spec, a, place), dec.yolo_pose(spec, b, place)
     for rule in TORSO_RULES.values():
-        if rule.single_person and spec.head == "keypoints":
+        if rule.pose_spec(spec) != spec:
             continue  # a head without person boxes gives the best person alone: no rule that counts them
         ba, bb = rule.box(pa, hw), rule.box(pb, hw)
         if (ba is None) != (bb is None) or (ba is not None and not _same_box(ba, bb)):

@@ -59,7 +59,7 @@ def drop_pose_boxes(model: onnx.ModelProto, keypoints: int = 17 * 3) -> None:
     out = model.graph.output[0]
     producer = {o: n for n in model.graph.node for o in n.output}
     node = producer.get(out.name)
-    if node is not None and not all(i in {v.name for v in model.graph.value_info} for i in node.input):
+    if node is not None and not set(node.input) <= {v.name for v in model.graph.value_info}:
         model.graph.ClearField("value_info")  # stale or missing shapes: inferred again
         model.graph.value_info.extend(onnx.shape_inference.infer_shapes(model).graph.value_info)
     channels = {

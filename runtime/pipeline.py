@@ -124,7 +124,7 @@ class Pipeline(Lifecycle):
         """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
         rejected by the gate) in each Result, for reports; 0 keeps none. ``decision``: the rule that turns
         readings into an answer (jnr.runtime.decision.RULES)."""
-        if rule.single_person and pose.spec.head == "keypoints":
+        if rule.pose_spec(pose.spec) != pose.spec:
             raise JnrError(
                 f"the {rule.name} torso rule counts the people pose finds, which needs the person boxes "
                 f"{pose.spec.name} was exported without: re-export with `jnr-export --rule {rule.name}`"
