@@ -73,7 +73,11 @@ class OvRunner(Lifecycle):
         }
         core = ov.Core()
         if cache_dir is not None:
-            core.set_property({"CACHE_DIR": str(cache_dir)})
+            # one folder per precision and threading: OpenVINO 2026.4's CPU plugin keys a cached blob by the
+            # model alone (CACHING_PROPERTIES is the device name only), so a shared folder handed an f16 or
+            # bf16 compile the blob an f32 compile had written: the export's f16 trial timed and checked
+            # f32, and its bf16 recognizer read half its parity crops wrong (benchmarks/README.md)
+            core.set_property({"CACHE_DIR": str(Path(cache_dir) / f"{precision}-{cores}t{self.lanes}s")})
         self.path, self.precision, self.max_batch, self.backend = Path(path), precision, max_batch, "ov-cpu"
         try:
             self.model = core.compile_model(str(path), "CPU", config)

@@ -210,6 +210,27 @@ def test_openvino_low_precision_falls_back_to_f32_with_a_note_on_a_cpu_without_i
 
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
+def test_each_openvino_precision_runs_itself_from_a_shared_cache_folder(engines, tmp_path):
+    """OpenVINO's CPU plugin keys a cached blob by the model alone: compiled in one folder after f32, a
+    lower precision loaded f32's blob (the export's f16 trial timed f32; its bf16 recognizer read half its
+    crops wrong). Each precision's outputs from a cache f32 filled first must be its own, as without one."""
+    from jnr.runtime import ov_runner
+
+    lower = [p for p in ov_runner.cpu_precisions() if p != "f32"]
+    if not lower:
+        pytest.skip("this CPU has no BF16 or FP16 units: OpenVINO runs f32 only")
+    e = load_manifest(engines).stages["legibility"]
+    path = e.file(engines, "onnx-fp32")
+    x = np.random.default_rng(0).uniform(-1, 1, (4, e.spec.channels, *e.spec.input_hw)).astype(np.float32)
+    f32 = ov_runner.OvRunner(path, "f32", e.spec.max_batch, cache_dir=tmp_path).infer(x)
+    for precision in lower:
+        alone = ov_runner.OvRunner(path, precision, e.spec.max_batch).infer(x)
+        cached = ov_runner.OvRunner(path, precision, e.spec.max_batch, cache_dir=tmp_path).infer(x)
+        assert not np.array_equal(alone, f32), precision  # the lower precision rounds differently
+        np.testing.assert_array_equal(cached, alone, err_msg=precision)
+
+
+@pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
 def test_the_openvino_trial_tries_each_precision_the_cpu_reports(monkeypatch):
     """bf16 where OpenVINO reports BF16 (AMX, AVX512-BF16), f16 where FP16 (AVX512-FP16, AMX-FP16)."""
     from jnr.runtime import ov_runner
