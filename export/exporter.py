@@ -22,7 +22,7 @@ from jnr.export import rewrites, steps
 from jnr.export.int8 import INT8_MIN_GAIN, _cpu_ms, int8_inputs, int8_trial, runner_ms
 from jnr.export.models import build, complete_spec, resolve_weights
 from jnr.export.parity import check
-from jnr.runtime import preprocess
+from jnr.runtime import ov_runner, preprocess
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import FORMAT, MANIFEST, atomic_write_json, library_versions, sha256
 from jnr.runtime.specs import StageSpec
@@ -52,6 +52,9 @@ def stage_key(
     wid = sha256(w) if w.is_file() else weights
     # a change to the export steps (or the graph rewrites, or INT8) rebuilds, even within a version
     recipe = [sha256(Path(m.__file__)) for m in (steps, rewrites, quant)]
+    # and a change to how OpenVINO runs redoes its trial (one under the cache bug timed f32 as f16)
+    if openvino:
+        recipe.append(sha256(Path(ov_runner.__file__)))
     parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
     parts += ["openvino"] if openvino else []
     blob = json.dumps(parts, sort_keys=True)

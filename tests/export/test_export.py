@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import onnx
 import pytest
@@ -66,6 +67,22 @@ def test_rerun_reuses_unchanged_artifacts(engines, tmp_path):
     after = json.loads((copy / "manifest.json").read_text())
     for s in STAGES:
         assert after["stages"][s]["artifacts"] == before["stages"][s]["artifacts"]
+
+
+def test_a_change_to_the_openvino_runner_redoes_the_trial(tmp_path, monkeypatch):
+    """The stage key covers how OpenVINO runs where the export tries it (a trial run under an older runner,
+    as under the cache bug, is not reused), and only there."""
+    from jnr.export import exporter
+    from jnr.runtime import ov_runner
+    from jnr.runtime.specs import get_spec
+
+    spec = get_spec("ppocr-v6-det")
+    keys = {ov: exporter.stage_key(spec, spec.weights, True, 18, openvino=ov) for ov in (False, True)}
+    changed = tmp_path / "ov_runner.py"
+    changed.write_text(Path(ov_runner.__file__).read_text() + "\n# changed\n")
+    monkeypatch.setattr(ov_runner, "__file__", str(changed))
+    assert exporter.stage_key(spec, spec.weights, True, 18, openvino=True) != keys[True]
+    assert exporter.stage_key(spec, spec.weights, True, 18, openvino=False) == keys[False]
 
 
 @pytest.mark.parametrize(
