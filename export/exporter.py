@@ -52,11 +52,9 @@ def stage_key(
     wid = sha256(w) if w.is_file() else weights
     # a change to the export steps (or the graph rewrites, or INT8) rebuilds, even within a version
     recipe = [sha256(Path(m.__file__)) for m in (steps, rewrites, quant)]
-    # and a change to how OpenVINO runs redoes its trial (one under the cache bug timed f32 as f16)
-    if openvino:
-        recipe.append(sha256(Path(ov_runner.__file__)))
     parts = [spec.to_dict(), wid, fp16, opset, jnr.__version__, FORMAT, recipe] + (["int8"] if int8 else [])
-    parts += ["openvino"] if openvino else []
+    # and a change to how OpenVINO runs redoes its trial (one under the cache bug timed f32 as f16)
+    parts += ["openvino", sha256(Path(ov_runner.__file__))] if openvino else []
     blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -249,7 +247,7 @@ class Exporter:
         ``auto`` use; a lower precision only where it takes at most MIN_GAIN of f32's time (f16 on
         AVX512-FP16 without AMX-FP16 passes parity and runs no faster than f32: 2-core Xeon, STR 217
         against 144 ms per 64)."""
-        from jnr.runtime.ov_runner import MIN_GAIN, OvRunner, available, cpu_precisions
+        from jnr.runtime.ov_runner import CACHE, MIN_GAIN, OvRunner, available, cpu_precisions
 
         if not available():
             self.say(f"{spec.stage}: no OpenVINO trial: pip install 'jnr[openvino]'")
@@ -259,7 +257,7 @@ class Exporter:
         ms = {"ort-cpu": round(_cpu_ms(fp32_path, spec, x), 2), "batch": len(x)}
         parity = {}
         for prec in cpu_precisions():
-            runner = OvRunner(fp32_path, prec, spec.max_batch, cache_dir=self.out / "ov-cache")
+            runner = OvRunner(fp32_path, prec, spec.max_batch, cache_dir=self.out / CACHE)
             parity[prec] = self.check(spec, module, fp32_path, f"ov-{prec}", runner=runner)
             ms[prec] = round(runner_ms(runner, x), 2)
             runner.close()

@@ -15,6 +15,7 @@ PRECISIONS = ("f32", "bf16", "f16")
 # what OpenVINO's CPU plugin reports (OPTIMIZATION_CAPABILITIES) where the CPU has units for a precision
 CAPABILITY = {"f32": "FP32", "bf16": "BF16", "f16": "FP16"}
 MIN_GAIN = 0.9  # auto takes OpenVINO only where it needs at most this share of ONNX Runtime's time
+CACHE = "ov-cache"  # compiled models, in the engines folder (a subfolder per precision: OvRunner)
 
 
 def available(name: str = "ov-cpu") -> bool:

@@ -179,10 +179,10 @@ def _ort_stage(b: Backend, m: Manifest, s: str, e, precision: str, threads: int 
 
 
 def _ov_stage(m: Manifest, e, precision: str, threads: int | None) -> Stage:
-    from jnr.runtime.ov_runner import OvRunner, stage_precision
+    from jnr.runtime.ov_runner import CACHE, OvRunner, stage_precision
 
     prec = stage_precision(e.raw) if precision == "auto" else precision.replace("fp32", "f32")
-    runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / "ov-cache")
+    runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / CACHE)
     return Stage(e.spec, runner)
 
 
