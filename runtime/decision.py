@@ -162,10 +162,10 @@ class Rule(ABC):
         return Decision(n, confidence(self.evidence(readings, frames), n))
 
     def none_settled(self, readings: Sequence[Sequence], unread: int) -> bool:
-        """Whether -1 is settled on a covered tracklet (its frames seen spread over all of it, every
-        COVER_STRIDE-th); ``unread``: crops with text the recognizer read as no number. By default: no
-        number's weighted sum (over the readings the rule counts) above SETTLED_NOTHING, and no unread text
-        (a reason to look further)."""
+        """Whether -1 is settled on a covered tracklet (its frames seen spread over all of it, every second or
+        fourth: jnr.runtime.early.cover_stride); ``unread``: crops with text the recognizer read as no
+        number. By default: no number's weighted sum (over the readings the rule counts) above
+        SETTLED_NOTHING, and no unread text (a reason to look further)."""
         top = top_candidates(counted(readings), 1)
         return (top[0][1] if top else 0.0) <= SETTLED_NOTHING and unread == 0
 

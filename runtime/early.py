@@ -15,7 +15,10 @@ different times. A policy orders a tracklet's frames and says after each of its 
 - ``settled`` (the default): ``exact``; or, on evidence for a number, the leader's weighted sum is at least
   SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
   number also read does not count: part of a number is read at side views); or -1 once the frames seen cover
-  the tracklet (every COVER_STRIDE-th frame or closer) and the rule's own -1 test passes
+  the tracklet (every ``cover_stride`` consecutive frames hold one seen: 4 while no frame has given a
+  reading the vote counts, 2 once one has, so a tracklet showing nothing settles at a quarter of its frames
+  and one with a number in view somewhere is looked through at every second frame) and the rule's own -1
+  test passes
   (``Rule.none_settled``: for the baseline vote, nothing reached 0.25 and every crop the gate passed was
   read; for the evidence rule, no sure reading of any number where it sat in the torso); a tracklet
   shorter than its rule's ``read_whole_below`` settles -1 only at its end. A round stops at the coverage
@@ -52,13 +55,50 @@ MODES = ("all", "exact", "settled")
 FIRST_ROUND = 16  # frames per tracklet in the first round; each later round doubles it
 SETTLED_SUM = 2.0  # twice the vote's 1.0
 SETTLED_LEAD = 1.0
-COVER_STRIDE = 2  # frames seen cover the tracklet when seen x this >= its length
+COVER_STRIDE = 2  # frames seen cover the tracklet when every COVER_STRIDE consecutive frames hold one
+SPARSE_STRIDE = 4  # ... and every SPARSE_STRIDE while no frame has given a reading the vote counts
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
 
 
-def covering(n: int) -> int:
-    """Frames fed that cover a tracklet of ``n`` (every COVER_STRIDE-th frame, in coarse order)."""
-    return -(-n // COVER_STRIDE)
+def to_cover(n: int, seen: Iterable[int], ahead: Iterable[int], stride: int | None = None) -> int:
+    """How many of ``ahead`` (positions in feeding order) must be fed, after ``seen``, until every
+    ``stride`` consecutive frames of a tracklet of ``n`` hold a fed one; 0: covered already. All of
+    ``ahead`` (and one more, so never covered) where they do not cover it."""
+    k = max(1, min(stride or COVER_STRIDE, n))
+    windows = n - k + 1  # window i: positions i .. i + k - 1
+    marks = bytearray(n)
+    for p in seen:
+        marks[p] = 1
+    count = [0] * windows
+    run = sum(marks[:k])
+    for i in range(windows):
+        count[i] = run
+        if i + k < n:
+            run += marks[i + k] - marks[i]
+    open_ = sum(c == 0 for c in count)
+    taken = 0
+    for p in ahead:
+        if open_ == 0:
+            return taken
+        taken += 1
+        for i in range(max(0, p - k + 1), min(p, windows - 1) + 1):
+            open_ -= count[i] == 0
+            count[i] += 1
+    return taken if open_ == 0 else taken + 1
+
+
+def cover_stride(st: TrackState) -> int:
+    """The coverage's stride for ``st``: SPARSE_STRIDE while no frame fed has given a reading the vote counts
+    (a number at >= 0.2 confidence, located in the torso), COVER_STRIDE once one has: a number in view
+    somewhere is looked for among every second frame, a tracklet that shows none in every fourth settles
+    there."""
+    hint = any(v > 0 for v in weighted_sums(counted(st.readings)).values())
+    return COVER_STRIDE if hint else SPARSE_STRIDE
+
+
+def covered(st: TrackState) -> bool:
+    """Whether the frames fed so far cover ``st`` at its stride."""
+    return to_cover(st.n, st.order[: st.fed], (), cover_stride(st)) == 0
 
 
 def coarse_order(n: int) -> list[int]:
@@ -143,8 +183,8 @@ class Policy:
             return st.take(st.n)
         if isinstance(self.mode, int):
             return st.take(min(size, self.mode - st.fed))
-        if self.mode == "settled" and st.n >= st.rule.read_whole_below and st.fed < covering(st.n):
-            size = min(size, covering(st.n) - st.fed)
+        if self.mode == "settled" and st.n >= st.rule.read_whole_below:
+            size = min(size, to_cover(st.n, st.order[: st.fed], st.order[st.fed :], cover_stride(st)) or size)
         return st.take(size)
 
     def done(self, st: TrackState) -> bool:
@@ -163,7 +203,7 @@ class Policy:
             return False
         if settled_leader(st):
             return True
-        if not st.fed >= covering(st.n) or st.n < st.rule.read_whole_below:
+        if st.n < st.rule.read_whole_below or not covered(st):
             return False
         return st.rule.none_settled(st.readings, st.funnel.unread_text)
 
