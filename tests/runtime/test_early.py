@@ -160,6 +160,19 @@ def _quarter(n: int) -> int:
     return early.to_cover(n, [], early.coarse_order(n), early.SPARSE_STRIDE)
 
 
+def test_a_short_tracklet_is_covered_at_every_second_frame_under_either_rule(tmp_path):
+    """Under SPARSE_FROM frames the sparse stride does not apply: the baseline vote, which settles short
+    tracklets, covers a 40-frame one with nothing in view at every second frame, a 300-frame one at every
+    fourth."""
+    _frames(tmp_path, "short", set(), 40)
+    _frames(tmp_path, "long", set(), 300)
+    settled = _run(tmp_path, "settled", decision="baseline")
+    order = early.coarse_order(40)
+    assert settled["short"].number == settled["long"].number == -1
+    assert settled["short"].funnel.frames == early.to_cover(40, [], order, early.COVER_STRIDE) > 20
+    assert settled["long"].funnel.frames == _quarter(300)
+
+
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 37, 300, 333])
 @pytest.mark.parametrize("stride", [1, 2, 4])
 def test_to_cover_feeds_exactly_the_frames_that_cover_the_tracklet(n, stride):
