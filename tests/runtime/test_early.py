@@ -191,7 +191,11 @@ def test_to_cover_feeds_exactly_the_frames_that_cover_the_tracklet(n, stride):
     assert longest_unfed(set(order[:k])) < stride <= longest_unfed(set(order[: k - 1])) or n < stride
     assert early.to_cover(n, order[:k], order[k:], stride) == 0  # covered: nothing more needed
     assert early.to_cover(n, order[: k - 1], order[k - 1 :], stride) == 1
-    assert early.to_cover(10, [], [0, 2, 4], 2) == 4  # never covered by these: all of them and one more
+
+
+def test_to_cover_of_positions_that_never_cover_is_more_than_all_of_them():
+    assert early.to_cover(10, [], [0, 2, 4], 2) == 4  # all three and one more: never covered by these
+    assert early.to_cover(10, [1, 3, 5, 7], [9], 2) == 1  # the last gap closed by frame 9
 
 
 def test_a_reading_the_vote_counts_halves_the_coverage_stride(tmp_path):
