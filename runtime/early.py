@@ -61,11 +61,11 @@ SPARSE_FROM = 64  # in tracklets of at least this many frames (a short one has f
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
 
 
-def to_cover(n: int, seen: Iterable[int], ahead: Iterable[int], stride: int | None = None) -> int:
+def to_cover(n: int, seen: Iterable[int], ahead: Iterable[int], stride: int) -> int:
     """How many of ``ahead`` (positions in feeding order) must be fed, after ``seen``, until every
     ``stride`` consecutive frames of a tracklet of ``n`` hold a fed one; 0: covered already. All of
     ``ahead`` (and one more, so never covered) where they do not cover it."""
-    k = max(1, min(stride or COVER_STRIDE, n))
+    k = max(1, min(stride, n))
     windows = n - k + 1  # window i: positions i .. i + k - 1
     marks = bytearray(n)
     for p in seen:
