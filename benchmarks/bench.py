@@ -24,10 +24,9 @@ from jnr.runtime import early
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import open_split
-from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
-from jnr.runtime.runners import get_backend
+from jnr.runtime.plan import get_backend
 from jnr.runtime.score import score
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -79,21 +78,15 @@ def bench(
     tracklets: Annotated[int, typer.Option(min=1, help="Tracklets (synthetic split, or the first N)")] = 20,
     repeat: Annotated[int, typer.Option(min=1)] = 3,
     batch: opt.Batch = 64,
-    rule: Annotated[str, typer.Option(help="Torso rule")] = "baseline",
+    rule: opt.Rule = None,
     threads: opt.Threads = None,
     out: Annotated[Path, typer.Option(help="Folder for JSON and PNG")] = Path("benchmarks/results"),
     name: Annotated[str, typer.Option(help="File stem for the results")] = "bench",
-    frames: Annotated[
-        str,
-        typer.Option(help="all|exact|settled|N, as jnr-run --frames; the torch row always runs every frame"),
-    ] = "settled",
-    vote: opt.Vote = DEFAULT_VOTE,
+    frames: opt.Frames = opt.FRAMES,
+    vote: opt.Vote = opt.VOTE,
 ) -> None:
     """Run every backend over the same tracklets; print a table, write NAME.json and NAME.png."""
-    try:
-        mode = early.parse_mode(frames)
-    except ValueError as e:
-        raise JnrError(str(e)) from None
+    mode = early.parse_mode(frames)
     split = open_split(data_split(data, tracklets, console.print))
     split.tracklets = split.tracklets[:tracklets]
     wanted = _wanted(backends, engines)

@@ -77,7 +77,7 @@ def split_real(rows: dict) -> dict[str, dict]:
     return {"real-fit": {k: v for k, v in rows.items() if k not in hold}, "real-hold": hold}
 
 
-def answers(rows: dict, rule: D.Rule) -> list[tuple[int, int, float]]:
+def answers(rows: dict, rule: D.DecisionRule) -> list[tuple[int, int, float]]:
     """(answer, truth, confidence) per tracklet (the ball filter's 1 where it fired)."""
     out = []
     for r in rows.values():
@@ -86,7 +86,7 @@ def answers(rows: dict, rule: D.Rule) -> list[tuple[int, int, float]]:
     return out
 
 
-def score(rows: dict, rule: D.Rule) -> dict:
+def score(rows: dict, rule: D.DecisionRule) -> dict:
     a = answers(rows, rule)
     neg = [n == t for n, t, _ in a if t == -1]
     pos = [n == t for n, t, _ in a if t != -1]
@@ -147,13 +147,13 @@ def design(sets: dict[str, dict], rule: D.Rule, none: bool) -> tuple[np.ndarray,
     return np.array(xs).reshape(-1, len(D.NUMBER_WEIGHTS)), np.array(ys)
 
 
-def calibrate(sets: dict[str, dict], rule: D.Rule) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def calibrate(sets: dict[str, dict], rule: D.DecisionRule) -> tuple[tuple[float, ...], tuple[float, ...]]:
     w_num = fit_logistic(*design(sets, rule, none=False))
     w_none = fit_logistic(*design(sets, rule, none=True))
     return tuple(round(float(v), 3) for v in w_num), tuple(round(float(v), 3) for v in w_none)
 
 
-def reliability(sets: dict[str, dict], rule: D.Rule) -> dict:
+def reliability(sets: dict[str, dict], rule: D.DecisionRule) -> dict:
     """jnr.runtime.score.reliability of every answer the rule gives on ``sets``."""
     return calibration([(n == t, c) for rows in sets.values() for n, t, c in answers(rows, rule)])
 
@@ -190,7 +190,7 @@ def main(
     table.add_column("rule")
     for k in sets:
         table.add_column(k, justify="right")
-    for name, rule in D.RULES.items():
+    for name, rule in D.DECISION_RULES.items():
         doc["rules"][name] = {k: score(v, rule) for k, v in sets.items()}
         table.add_row(name, *(fmt(doc["rules"][name][k]) for k in sets))
     fams = sorted({family(k) for k in sets} - {"real"})
@@ -206,7 +206,7 @@ def main(
             *(fmt(doc["cross"][fam]["scores"][k]) for k in sets),
         )
     stdout_console().print(table)
-    rule = D.RULES[D.DEFAULT_VOTE]
+    rule = D.DECISION_RULES[D.DEFAULT_VOTE]
     cal = Table(title=f"calibration of --vote {rule.name}: ECE, {BINS} equal-width bins")
     for c in ("fitted on", "weights (numbers; -1)", "reported on", "answers", "ECE"):
         cal.add_column(c)

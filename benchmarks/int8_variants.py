@@ -53,7 +53,7 @@ def variants(
     with tempfile.TemporaryDirectory() as tmp:
         for stage in stages.split(","):
             e = m.stages[stage]
-            weights = e.raw.get("weights") or e.spec.weights
+            weights = e.weights or e.spec.weights
             spec = complete_spec(e.spec, weights)
             module = build(spec, weights)
             inputs = int8.int8_inputs(spec, images[stage])
@@ -64,7 +64,7 @@ def variants(
             up = Path(tmp, f"{stage}-opset13.onnx")
             if opset < 13:  # per-channel weights need opset 13; newer graphs have them already
                 onnx.save(version_converter.convert_version(model, 13), str(up))
-            fp32_ms = int8._cpu_ms(src, spec, x)
+            fp32_ms = int8.cpu_ms(src, spec, x)
             for name, (kw, to13) in VARIANTS.items():
                 if to13 and opset >= 13:
                     continue

@@ -38,21 +38,24 @@ def machine() -> dict:
 
 def available_variants(engines: Path) -> list[str]:
     """The bench rows that can run on this machine with these engines: every backend and precision of the
-    backends table that can run here (torch FP16 where CUDA is; INT8 where jnr-export --int8 made it;
-    TensorRT where auto would pick it), the rows on exported engines only where there are some."""
+    backends table that can run here and that the plan can honour with these engines (torch FP16 where
+    CUDA is; INT8 where jnr-export --int8 made it; TensorRT where auto would pick it)."""
     from jnr.benchmarks.rows import HEADLINE, VARIANTS
+    from jnr.runtime.plan import get_backend, plan
     from jnr.runtime.reader import read_manifest
-    from jnr.runtime.runners import get_backend, pick_auto
+    from jnr.runtime.runners import pick_auto
 
     manifest = read_manifest(engines, needed=True) if (engines / "manifest.json").exists() else None
     out = []
     for name, (backend, precision) in VARIANTS.items():
         b = get_backend(backend) if name != HEADLINE else None
-        if b is None or not b.available() or (b.kind != "torch" and manifest is None):
+        if b is None or not b.available():
             continue
         if b.kind == "torch" and precision == "fp16" and not b.gpu and not _cuda():
             continue
-        if precision == "int8" and not all("onnx-int8" in e.artifacts for e in manifest.stages.values()):
+        try:
+            plan(b, manifest, precision)
+        except JnrError:
             continue
         if b.kind == "engine" and pick_auto(manifest)[0] != "trt":
             continue
@@ -133,33 +136,17 @@ def matmul_peaks(n: int = 2048) -> dict[str, float]:
     return out
 
 
-LOW = {"bf16": "bf16", "f16": "f16"}  # OpenVINO's lower precisions, as matmul_peaks names them
-
-
 def row_precisions(engines: Path, backend: str, precision: str) -> dict[str, str]:
-    """The precision each stage of a bench row computes at on the CPU (the key of matmul_peaks): OpenVINO at
-    the export's choice or the one asked for, INT8 where the row runs INT8 artifacts, else fp32."""
+    """The precision each stage of a bench row computes at on the CPU (a key of matmul_peaks), from the
+    plan: OpenVINO's bf16 / f16, INT8 where the row runs INT8 artifacts, else fp32."""
+    from jnr.runtime.plan import plan
+
     try:
-        m = load_manifest(engines)
+        p = plan(backend, load_manifest(engines), precision)
     except JnrError:
         return {s: "fp32" for s in STAGE_ITEMS}
-    from jnr.runtime.ov_runner import stage_precision, stage_runs_ov
-
-    out = {}
-    for s, e in m.stages.items():
-        if backend == "cpu" and stage_runs_ov(e.raw):  # on ONNX Runtime elsewhere: below
-            out[s] = LOW.get(stage_precision(e.raw), "fp32")
-        elif backend == "ov-cpu":
-            out[s] = LOW.get(stage_precision(e.raw) if precision == "auto" else precision, "fp32")
-        elif (
-            backend in ("ort-cpu", "cpu")
-            and "onnx-int8" in e.artifacts
-            and (precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8"))
-        ):
-            out[s] = "int8"
-        else:
-            out[s] = "fp32"
-    return out
+    peak = {("ov", "bf16"): "bf16", ("ov", "f16"): "f16", ("ort", "int8"): "int8"}
+    return {s: peak.get((sp.runtime, sp.precision), "fp32") for s, sp in p.stages.items()}
 
 
 def ms_per_item(result: dict, n: int) -> dict[str, float]:
@@ -184,7 +171,7 @@ def floors(engines: Path, result: dict, n: int, peaks: dict[str, float] | float,
         return {}
     out = {}
     for stage, items in STAGE_ITEMS.items():
-        fl = m.raw["stages"][stage].get("flops_per_item")
+        fl = m.stages[stage].flops_per_item
         peak = peaks.get((precisions or {}).get(stage, "fp32")) or peaks["fp32"]
         if fl:
             out[stage] = fl * result["items"][items] / n / peak

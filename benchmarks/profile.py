@@ -98,10 +98,10 @@ def profile(
     split = open_split(data)
     todo = split.tracklets[:tracklets]
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = RunConfig(engines, "ort-cpu", "auto", batch, frames=frames, profile_dir=Path(tmp))
+        cfg = RunConfig(engines=engines, backend="ort-cpu", batch=batch, frames=frames, profile_dir=Path(tmp))
         pipe, opened = open_pipeline(cfg)
         mode = opened.config.frames
-        stages = {"pose": pipe.pose, "legibility": pipe.leg, "str": pipe.str}
+        stages = pipe.stages
         timed = {s: TimedRunner(st.runner) for s, st in stages.items() if st.runner is not None}
         for s, t in timed.items():
             stages[s].runner = t

@@ -27,11 +27,10 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
+from jnr.runtime import kinds, preprocess
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.data import decode, open_split
-from jnr.runtime.decision import GIVEN, RULES, Reading
+from jnr.runtime.decision import DECISION_RULES, GIVEN, Reading
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.specs import StageSpec, get_spec
@@ -95,7 +94,7 @@ def read(sess, spec: StageSpec, crops: list[np.ndarray], batch: int = 128) -> li
     out = []
     for i in range(0, len(crops), batch):
         x, _ = preprocess.batch(spec, crops[i : i + batch])
-        out.extend(dec.reading(spec, sess.run(None, {name: x})[0]))
+        out.extend(kinds.read(spec, sess.run(None, {name: x})[0]))
     return out
 
 
@@ -130,7 +129,7 @@ def evaluate(data, readings: list[list[tuple[str, float]]]) -> dict:
     out = {"frames": len(frames), "frame_read": round(sum(frames) / max(len(frames), 1), 4)}
     for rule in ("evidence", "baseline"):
         right = sum(
-            RULES[rule].number([Reading(t, c, GIVEN) for t, c in rs], len(rs)) == g
+            DECISION_RULES[rule].number([Reading(t, c, GIVEN) for t, c in rs], len(rs)) == g
             for (_, g, _), rs in zip(data, readings, strict=True)
         )
         out[f"tracklet_{rule}"] = round(right / max(len(data), 1), 4)

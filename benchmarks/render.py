@@ -8,7 +8,7 @@ import numpy as np
 from rich.table import Table
 
 from jnr.benchmarks.rows import HEADLINE
-from jnr.runtime.pipeline import TIMED
+from jnr.runtime.stage import TIMED
 
 
 def table(results: dict, floor: dict) -> Table:

@@ -11,11 +11,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from jnr.runtime.decision import DEFAULT_VOTE
+from jnr.runtime.plan import BACKENDS
 from jnr.runtime.reader import RunConfig, open_pipeline
-from jnr.runtime.runners import BACKENDS
 
 # bench name -> (jnr-run backend, precision), one row per backend and precision of the backends table
-# (jnr.runtime.runners.BACKENDS: a backend's first precision is its plain name, the others NAME-PRECISION);
+# (jnr.runtime.plan.BACKENDS: a backend's first precision is its plain name, the others NAME-PRECISION);
 # "default" is what plain `jnr-run` does (backend and precision auto, --frames settled): the headline row,
 # always run first
 HEADLINE = "default"
@@ -71,7 +71,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: int, rule: str,
+def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: int, rule: str | None,
                 threads: int | None, frames: str | int = "all",
                 vote: str = DEFAULT_VOTE) -> dict:  # fmt: skip
     """One row: the headline resolves as plain jnr-run (backend auto, --frames settled); the torch row is the
@@ -82,7 +82,8 @@ def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: i
         frames = "settled"
     elif name == "torch":
         frames = "all"
-    cfg = RunConfig(engines, backend, precision, batch, 4, threads, rule, frames, vote=vote)
+    cfg = RunConfig(engines=engines, backend=backend, precision=precision, batch=batch, threads=threads,
+                    rule=rule, frames=frames, vote=vote)  # fmt: skip
     pipe, opened = open_pipeline(cfg)
     c = opened.config
     with pipe:
@@ -93,8 +94,7 @@ def run_variant(name: str, tracklets: list, engines: Path, batch: int, repeat: i
             preds = {r.tracklet: r.number for r in pipe.run(tracklets, c.frames)}
             runs.append(pipe.stats)
         out = _figures(runs, tracklets, c, preds, precision)
-        stages = {"pose": pipe.pose, "legibility": pipe.leg, "str": pipe.str}
-        eager = {k: getattr(s.runner, "graph_error", None) for k, s in stages.items() if s.runner is not None}
+        eager = {k: getattr(s.runner, "graph_error", None) for k, s in pipe.stages.items() if s.runner}
     eager = {k: v for k, v in eager.items() if v}
     if eager:  # stages CUDA graphs could not capture ran eagerly
         out["cuda_graph_errors"] = eager
@@ -117,8 +117,8 @@ def _cuda() -> bool:
 
 
 def _figures(runs: list, tracklets: list, c: RunConfig, preds: dict, precision: str) -> dict:
-    from jnr.runtime.pipeline import TIMED
-    from jnr.runtime.runners import get_backend
+    from jnr.runtime.plan import get_backend
+    from jnr.runtime.stage import TIMED
 
     n = len(tracklets)
     per = {k: [s.seconds[k] / n for s in runs] for k in TIMED}

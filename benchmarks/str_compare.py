@@ -28,8 +28,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
+from jnr.runtime import kinds, preprocess
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.specs import StageSpec, get_spec
@@ -120,7 +119,7 @@ def compare(
                 == (shipped.input_hw, shipped.inset_x, shipped.confidence),
             }
             for kind, (crops, labels) in sets.items():
-                readings = dec.reading(v, _outputs(module, v, crops)) if crops else []
+                readings = kinds.read(v, _outputs(module, v, crops)) if crops else []
                 row.update({f"{kind}_{k}": x for k, x in score(readings, labels, kind).items()})
             rows.append(row)
     atomic_write_json(

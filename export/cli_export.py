@@ -13,10 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jnr.export.steps import OPSET
 from jnr.runtime.cli import guarded, stdout_console
 from jnr.runtime.errors import JnrError
-from jnr.runtime.specs import DEFAULTS, SPECS, STAGES, StageSpec, get_spec
-from jnr.runtime.torso import RULES as TORSO_RULES
+from jnr.runtime.manifest import Manifest
+from jnr.runtime.specs import DEFAULTS, MAX_BATCH, SPECS, STAGES, StageSpec, get_spec
+from jnr.runtime.torso import TORSO_RULES, get_torso_rule
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
@@ -141,10 +143,14 @@ def export(
     str_: Annotated[str | None, typer.Option("--str", help=f"NAME[=WEIGHTS]: {_names('str')}")] = None,
     stages: Annotated[str, typer.Option(help="Comma-separated stages to (re)build")] = ",".join(STAGES),
     out: Annotated[Path, typer.Option(help="Output folder")] = Path("engines"),
-    max_batch: Annotated[int, typer.Option(min=1, help="Largest batch of the engine profile")] = 256,
-    opset: Annotated[int, typer.Option(min=17, max=18)] = 18,
+    max_batch: Annotated[int, typer.Option(min=1, help="Largest batch of the engine profile")] = MAX_BATCH,
+    opset: Annotated[int, typer.Option(min=17, max=OPSET)] = OPSET,
     version_compatible: Annotated[bool, typer.Option(help="TensorRT: engines for the lean runtime")] = False,
     force: Annotated[bool, typer.Option(help="Replace an incompatible existing manifest")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(help="A stage whose FP16 misses parity is an error (default: that stage keeps FP32)"),
+    ] = False,
     preset: Annotated[
         str | None, typer.Option(help=f"Published pipeline: {'|'.join(PRESETS)} (models and torso rule)")
     ] = None,
@@ -173,8 +179,8 @@ def export(
     names, preset_rule = apply_preset(
         preset, pose, legibility, str_, {"legibility": legibility_weights, "str": str_weights}
     )
-    if rule is not None and rule not in TORSO_RULES:
-        raise JnrError(f"unknown torso rule {rule!r}; known: {', '.join(TORSO_RULES)}")
+    if rule is not None:
+        get_torso_rule(rule)
     chosen = {s: choose(s, v) for s, v in names.items()}
     check_writable(out)
     engine, gpu = engine_builder(out, version_compatible)
@@ -183,14 +189,14 @@ def export(
         gpu = None
     if openvino is None:  # the trial is what lets auto use OpenVINO where it is faster: on where installed
         openvino = importlib.util.find_spec("openvino") is not None
-    ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino)
-    entries = dict(ex.previous.get("stages", {}))
-    rule = rule or preset_rule or ex.previous.get("rule")
+    ex = Exporter(out, fp16, int8, opset, engine, console.print, force, openvino, strict)
+    entries = ex.previous_entries()
+    rule = rule or preset_rule or (ex.previous.rule if ex.previous is not None else None)
     if rule is not None:  # a rule that counts people keeps pose's person boxes
-        needs = TORSO_RULES[rule].pose_spec
+        needs = get_torso_rule(rule).pose_spec
         chosen["pose"] = (needs(chosen["pose"][0]), chosen["pose"][1])
         kept = entries.get("pose") if "pose" not in wanted else None
-        if kept and needs(have := StageSpec.from_dict(kept["spec"])) != have:
+        if kept and needs(kept.spec) != kept.spec:
             raise JnrError(
                 f"the {rule} torso rule counts the people pose finds, which needs the person boxes the pose "
                 f"in {out} was exported without: add pose to --stages"
@@ -206,40 +212,39 @@ def export(
         console.print(
             f"[yellow]note:[/yellow] the manifest has no {', '.join(missing)} yet: jnr-run needs all stages"
         )
-    ex.finish(entries, gpu, rule)
-    stdout_console().print(summary(entries))
+    manifest = ex.finish(entries, gpu, rule)
+    stdout_console().print(summary(manifest))
 
 
-def summary(entries: dict) -> Table:
-    from jnr.runtime.ov_runner import stage_runs_ov
+def summary(manifest: Manifest) -> Table:
+    """Each artifact with its parity, each OpenVINO precision tried, and what ``auto`` runs here."""
+    from jnr.runtime.plan import plan
+    from jnr.runtime.runners import pick_auto
 
     t = Table(title="jnr-export")
     for c in ("stage", "model", "artifact", "MB", "parity", "max abs err", "identical"):
         t.add_column(c, justify="right" if c in ("MB", "max abs err", "identical") else "left")
+    entries = manifest.stages
     for stage, e in entries.items():
-        if not e["artifacts"]:
-            t.add_row(stage, e["spec"]["name"], "(no model)", "-", "-", "-", "-")
-        for kind, art in e["artifacts"].items():
-            prec = "fp16" if "fp16" in kind or (kind == "engine" and e["precision"] == "fp16") else "fp32"
-            prec = "int8" if kind == "onnx-int8" else prec
-            p = e["parity"].get(prec, {})
-            t.add_row(
-                stage,
-                e["spec"]["name"],
-                art["file"],
-                f"{art['bytes'] / 1e6:.2f}",
-                prec,
-                f"{p.get('max_abs_error', float('nan')):.2e}",
-                f"{p.get('decoded_identical', 0):.2%}",
-            )
-        ov = e.get("openvino") or {}
-        for prec, p in ov.get("parity", {}).items():  # OpenVINO compiles the FP32 ONNX at each precision
+        if not e.artifacts:
+            t.add_row(stage, e.spec.name, "(no model)", "-", "-", "-", "-")
+        for kind, art in e.artifacts.items():
+            prec = {"onnx-fp16": "fp16", "onnx-int8": "int8", "engine": e.precision}.get(kind, "fp32")
+            p = e.parity.get(prec, {})
+            kept = " (kept: FP16 missed parity)" if kind == "onnx-fp16" and e.precision == "fp32" else ""
+            err, same = f"{p.get('max_abs_error', float('nan')):.2e}", f"{p.get('decoded_identical', 0):.2%}"
+            t.add_row(stage, e.spec.name, art["file"] + kept, f"{art['bytes'] / 1e6:.2f}", prec, err, same)
+        ov = e.openvino
+        for prec, p in (ov.parity if ov else {}).items():  # OpenVINO compiles the FP32 ONNX at each precision
             chosen = ""
-            if prec == ov["precision"]:  # ov-cpu's precision; auto runs it where it is faster than ORT
-                chosen = " (chosen; auto runs it)" if stage_runs_ov(e) else " (chosen)"
-            what = f"OpenVINO {prec}{chosen}, {ov['ms_per_batch'][prec]:.1f} ms"
+            if prec == ov.precision:  # ov-cpu's precision; auto runs it where it is faster than ORT
+                chosen = " (chosen; auto runs it)" if e.runs_openvino() else " (chosen)"
+            what = f"OpenVINO {prec}{chosen}, {ov.ms_per_batch[prec]:.1f} ms"
             err, same = f"{p['max_abs_error']:.2e}", f"{p['decoded_identical']:.2%}"
-            t.add_row(stage, e["spec"]["name"], what, "-", f"ov-{prec}", err, same)
+            t.add_row(stage, e.spec.name, what, "-", f"ov-{prec}", err, same)
+    if all(s in entries for s in STAGES):
+        backend, _ = pick_auto(manifest)
+        t.caption = f"auto runs here: {backend}: {plan(backend, manifest)}"
     return t
 
 

@@ -13,13 +13,14 @@ import onnx
 
 from jnr.export import steps
 from jnr.export.parity import check
+from jnr.runtime.manifest import MIN_GAIN
 from jnr.runtime.specs import StageSpec
 
 INT8_CALIBRATION = 256  # crops (or frames) that calibrate; parity runs on the others
-INT8_MIN_GAIN = 0.9  # INT8 is used on CPU only when it takes at most this share of FP32's time
+INT8_MIN_GAIN = MIN_GAIN  # INT8 runs on CPU only where it takes at most this share of FP32 time
 
 
-def _cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> float:
+def cpu_ms(path: Path, spec: StageSpec, x: np.ndarray, repeat: int = 5) -> float:
     """Best-of-``repeat`` milliseconds for one batch on ONNX Runtime's CPU provider."""
     from jnr.runtime.ort_runner import OrtRunner
 
@@ -52,7 +53,7 @@ def int8_trial(spec: StageSpec, module, src: Path, dst: Path, inputs: tuple, **q
     returns its parity and its CPU milliseconds for the timing batch."""
     cal, rest, x = inputs
     int8_from_onnx(src, dst, cal, steps.io_info(src)["inputs"][0]["name"], **quant)
-    return check(spec, module, dst, rest, "int8"), _cpu_ms(dst, spec, x)
+    return check(spec, module, dst, rest, "int8"), cpu_ms(dst, spec, x)
 
 
 def int8_from_onnx(
@@ -89,7 +90,7 @@ def int8_from_onnx(
         exclude = (
             _final_layers(onnx.load(str(pre), load_external_data=False).graph, op_types) if keep_final else []
         )
-        tmp = steps._atomic(dst)
+        tmp = steps.temp_path(dst)
         quantize_static(
             str(pre),
             str(tmp),

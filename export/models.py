@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from jnr.export import rewrites
 from jnr.export.weights import WEIGHT_PACKAGES, resolve_weights
-from jnr.runtime.errors import JnrError
+from jnr.runtime.errors import JnrError, lookup
 from jnr.runtime.specs import StageSpec
 
 __all__ = ["BUILDERS", "SOURCES", "WEIGHT_PACKAGES", "build", "complete_spec", "resolve_weights"]
@@ -178,33 +179,6 @@ def _easyocr(spec: StageSpec, src: str) -> nn.Module:
     return _load_into(EasyOcrRecognizer(len(spec.charset) + 1), resolve_weights(src), "net.")
 
 
-def explicit_same_pads(model) -> int:
-    """Rewrite stride-1 ``auto_pad=SAME_UPPER/SAME_LOWER`` Conv and MaxPool nodes (PP-OCRv6's stem) with
-    the explicit pads they stand for, which onnx2torch converts (it refuses auto_pad); with stride 1 the
-    pads do not depend on the input size. Returns how many nodes were rewritten."""
-    import onnx
-
-    done = 0
-    for n in model.graph.node:
-        attrs = {a.name: a for a in n.attribute}
-        mode = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
-        if n.op_type not in ("Conv", "MaxPool") or mode not in ("SAME_UPPER", "SAME_LOWER"):
-            continue
-        kernel = list(attrs["kernel_shape"].ints)
-        strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * len(kernel)
-        dil = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * len(kernel)
-        if any(st != 1 for st in strides):
-            raise JnrError(f"{n.name}: auto_pad with stride {strides} depends on the input size")
-        total = [(k - 1) * d for k, d in zip(kernel, dil, strict=True)]
-        small = [t // 2 for t in total]
-        begin = small if mode == "SAME_UPPER" else [t - s for t, s in zip(total, small, strict=True)]
-        end = [t - b for t, b in zip(total, begin, strict=True)]
-        n.attribute.remove(attrs["auto_pad"])
-        n.attribute.append(onnx.helper.make_attribute("pads", begin + end))
-        done += 1
-    return done
-
-
 def onnx_module(spec: StageSpec, src: str) -> nn.Module:
     """An ONNX-only model (ppocr-v4-rec) as a PyTorch module via onnx2torch, after onnxslim has turned its
     Constant weights into initializers: the eager reference for parity and ``--backend torch``."""
@@ -218,8 +192,8 @@ def onnx_module(spec: StageSpec, src: str) -> nn.Module:
     # onnx2torch's Slice indexes with a list: deprecated in torch, still right in the pinned 2.14
     warnings.filterwarnings("ignore", "Using a non-tuple sequence for multidimensional indexing")
     model = onnx.load(str(path))
-    explicit_same_pads(model)
     try:
+        rewrites.explicit_same_pads(model)
         return convert(onnxslim.slim(model))
     except Exception as e:
         raise JnrError(f"{path} does not convert to PyTorch: {type(e).__name__}: {e}") from None
@@ -286,7 +260,7 @@ SOURCES: dict[str, str] = {
 
 def build(spec: StageSpec, weights: str | None = None) -> nn.Module:
     """The stage's PyTorch module in eval mode, FP32, on CPU (cut to the spec's digit head, if any)."""
-    module = BUILDERS[spec.name](spec, weights or spec.weights)
+    module = lookup(BUILDERS, spec.name, "model builder")(spec, weights or spec.weights)
     if spec.classes:
         module = ClassSubset(module, spec.classes, spec.output == "probs", spec.confidence == "digits")
     return module.float().eval()

@@ -14,23 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.data import decode, open_split
+from jnr.runtime.kinds import kind_of
 from jnr.runtime.ort_runner import OrtRunner
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import BASELINE
-from jnr.runtime.torso import RULES as TORSO_RULES
-from jnr.runtime.vote import MIN_FRAME_CONFIDENCE
 from jnr.synth.crops import gt_people
 from jnr.synth.write import load_annotations
 
 TARGETS = {"fp32": 0.999, "fp16": 0.99, "int8": 0.99, "ov-f32": 0.999, "ov-bf16": 0.99, "ov-f16": 0.99}
-# A box's edges are keypoints (or a map's contour) rounded to pixels, so 1 px is the same box up to that
-# rounding. 2 px passed OpenVINO bf16 pose (99.30% of 1,000 crops) whose boxes moved by a pixel on 27% of
-# crops (FP16 6%) and which, end to end, lost 1 and 3 tracklets of 150 (two numberless ones read "1"):
-# benchmarks/README.md "On a Xeon with AMX".
-KEYPOINT_TOLERANCE_PX = 1.0
 
 
 def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarray]]:
@@ -58,51 +51,9 @@ def parity_images(split_dir: Path, limit: int = 1000) -> dict[str, list[np.ndarr
     return {"pose": frames, "legibility": crops, "str": crops + numbers}
 
 
-def _same_pose(spec: StageSpec, a: np.ndarray, b: np.ndarray, place, hw: tuple[int, int]) -> bool:
-    """The same torso box (within the tolerance, or none in both) under every torso rule the head serves:
-    what the pipeline takes from pose. A keypoint the torso does not use (a wrist, an ankle at low
-    confidence) may move."""
-    pa, pb = dec.yolo_pose(spec, a, place), dec.yolo_pose(spec, b, place)
-    for rule in TORSO_RULES.values():
-        if rule.pose_spec(spec) != spec:
-            continue  # a head without person boxes gives the best person alone: no rule that counts them
-        ba, bb = rule.box(pa, hw), rule.box(pb, hw)
-        if (ba is None) != (bb is None) or (ba is not None and not _same_box(ba, bb)):
-            return False
-    return True
-
-
-def _same_box(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return bool(np.abs(np.subtract(a, b)).max() <= KEYPOINT_TOLERANCE_PX)
-
-
 def decoded_equal(spec: StageSpec, ref: np.ndarray, got: np.ndarray, places, sizes) -> np.ndarray:
-    if spec.decode == "yolo-pose":
-        return np.array(
-            [_same_pose(spec, a, b, p, hw) for a, b, p, hw in zip(ref, got, places, sizes, strict=True)]
-        )
-    if spec.decode == "sigmoid":
-        return (dec.sigmoid(spec, ref) >= spec.threshold) == (dec.sigmoid(spec, got) >= spec.threshold)
-    if spec.decode == "db-text":  # the same text box, within the keypoint tolerance, or none in both
-        return np.array(
-            [
-                _same_box(dec.text_box(spec, a, p, hw)[0], dec.text_box(spec, b, p, hw)[0])
-                for a, b, p, hw in zip(ref, got, places, sizes, strict=True)
-            ]
-        )
-    return np.array(
-        [
-            _counted(a) == _counted(b)
-            for a, b in zip(dec.reading(spec, ref), dec.reading(spec, got), strict=True)
-        ]
-    )
-
-
-def _counted(reading: tuple[str, float]) -> str:
-    """A reading as the vote sees it: its text, or nothing where its confidence is under the vote's floor
-    (with charset confidence, which digit is likeliest among improbable ones is noise)."""
-    text, conf = reading
-    return text if conf >= MIN_FRAME_CONFIDENCE else ""
+    """Per item, whether the two raw outputs decode to the same answer (the stage kind's comparator)."""
+    return kind_of(spec).same(spec, ref, got, places, sizes)
 
 
 def check(

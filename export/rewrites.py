@@ -164,3 +164,28 @@ def hardswish_as_hardsigmoid(model: onnx.ModelProto) -> int:
         del model.graph.node[:]
         model.graph.node.extend(nodes)
     return len(replace)
+
+
+def explicit_same_pads(model) -> int:
+    """Rewrite stride-1 ``auto_pad=SAME_UPPER/SAME_LOWER`` Conv and MaxPool nodes (PP-OCRv6's stem) with
+    the explicit pads they stand for, which onnx2torch converts (it refuses auto_pad); with stride 1 the
+    pads do not depend on the input size. Returns how many nodes were rewritten."""
+    done = 0
+    for n in model.graph.node:
+        attrs = {a.name: a for a in n.attribute}
+        mode = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
+        if n.op_type not in ("Conv", "MaxPool") or mode not in ("SAME_UPPER", "SAME_LOWER"):
+            continue
+        kernel = list(attrs["kernel_shape"].ints)
+        strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * len(kernel)
+        dil = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * len(kernel)
+        if any(st != 1 for st in strides):
+            raise ValueError(f"{n.name}: auto_pad with stride {strides} depends on the input size")
+        total = [(k - 1) * d for k, d in zip(kernel, dil, strict=True)]
+        small = [t // 2 for t in total]
+        begin = small if mode == "SAME_UPPER" else [t - s for t, s in zip(total, small, strict=True)]
+        end = [t - b for t, b in zip(total, begin, strict=True)]
+        n.attribute.remove(attrs["auto_pad"])
+        n.attribute.append(onnx.helper.make_attribute("pads", begin + end))
+        done += 1
+    return done

@@ -39,7 +39,7 @@ FP16_BLOCK_OPS = (
 )
 
 
-def _atomic(dst: Path) -> Path:
+def temp_path(dst: Path) -> Path:
     """A temporary path beside ``dst``; rename it over ``dst`` when complete."""
     return dst.with_name(f".{dst.stem}.tmp{os.getpid()}{dst.suffix}")
 
@@ -48,7 +48,7 @@ def onnx_from_torch(module: nn.Module, spec: StageSpec, dst: Path, opset: int = 
     """torch.onnx.export (dynamo) with a dynamic batch axis, as one file."""
     x = torch.zeros(2, spec.channels, *spec.input_hw)
     batch = torch.export.Dim("batch", min=1, max=max(spec.max_batch, 2))
-    tmp = _atomic(dst)
+    tmp = temp_path(dst)
     with contextlib.redirect_stdout(io.StringIO()):
         torch.onnx.export(
             module.eval(),
@@ -86,7 +86,7 @@ def onnx_from_ultralytics(weights: Path | str, spec: StageSpec, dst: Path, opset
             device="cpu",
             verbose=False,
         )
-        tmp_dst = _atomic(dst)
+        tmp_dst = temp_path(dst)
         shutil.copyfile(out, tmp_dst)
     if spec.head == "keypoints":  # the person boxes' branch goes at slim_and_check
         model = onnx.load(str(tmp_dst))
@@ -109,7 +109,7 @@ def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
     inp = next(v for v in model.graph.input if v.name not in inits)
     dims = inp.type.tensor_type.shape.dim
     if len(dims) != 4:
-        raise ValueError(f"{src}: input {inp.name} has rank {len(dims)}, expected NCHW")
+        raise JnrError(f"{src}: input {inp.name} has rank {len(dims)}, expected NCHW")
     h, w = spec.input_hw
     width = "width" if spec.tight_width else w  # read at two widths (StageSpec.tight_width)
     for d, n in zip(dims, ("batch", spec.channels, h, width), strict=True):
@@ -128,11 +128,12 @@ def onnx_from_file(src: Path, spec: StageSpec, dst: Path) -> Path:
         import onnxslim
 
         model = onnxslim.slim(model)
-        if spec.confidence == "charset":
-            rewrites.gather_classes(model, spec.classes)
-        else:
-            rewrites.keep_classes(model, spec.classes)
-    tmp = _atomic(dst)
+        cut = rewrites.gather_classes if spec.confidence == "charset" else rewrites.keep_classes
+        try:
+            cut(model, spec.classes)
+        except ValueError as e:  # a file that is not this spec's kind of model
+            raise JnrError(f"{src} does not fit {spec.name}: {e}") from None
+    tmp = temp_path(dst)
     onnx.save(model, str(tmp))
     os.replace(tmp, dst)
     return dst
@@ -149,7 +150,7 @@ def slim_and_check(path: Path) -> Path:
             break
         model = onnxslim.slim(model)
     onnx.checker.check_model(model, full_check=True)
-    tmp = _atomic(path)
+    tmp = temp_path(path)
     onnx.save(model, str(tmp))
     os.replace(tmp, path)
     return path
@@ -163,7 +164,7 @@ def fp16_from_onnx(src: Path, dst: Path, block_ops: tuple[str, ...] = FP16_BLOCK
     model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, op_block_list=list(block_ops))
     model = onnxslim.slim(model)  # the converter leaves I/O casts out of topological order; slim re-sorts
     onnx.checker.check_model(model)
-    tmp = _atomic(dst)
+    tmp = temp_path(dst)
     onnx.save(model, str(tmp))
     os.replace(tmp, dst)
     return dst

@@ -83,7 +83,7 @@ def unpack(
 
 def timing_table(stats, n: int, title: str) -> Table:
     """Seconds per tracklet (or track) per stage, with each stage's share of the wall time."""
-    from jnr.runtime.pipeline import TIMED
+    from jnr.runtime.stage import TIMED
 
     t = Table(title=title)
     t.add_column("stage")

@@ -1,6 +1,7 @@
 """The decision: a tracklet's readings -> its number (or -1) and a probability that the answer is right.
 
-One table of rules (``RULES``), chosen with ``--vote`` / ``RunConfig(vote=...)`` everywhere a pipeline runs:
+One table of rules (``DECISION_RULES``), chosen with ``--vote`` / ``RunConfig(vote=...)`` wherever a pipeline
+runs:
 
 - ``baseline``: the published vote exactly (jnr.runtime.vote: sums of confidences >= 0.2, weighted 0.61 /
   0.39, the best strictly above 1.0). Early exit's ``exact`` proof is built for it.
@@ -26,10 +27,12 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
+from jnr.runtime.errors import lookup
 from jnr.runtime.vote import (
     ILLEGIBLE,
     MIN_FRAME_CONFIDENCE,
@@ -137,17 +140,38 @@ def evidence(readings: Iterable[Sequence], frames: int, sure_at: float = SURE) -
 SETTLED_NOTHING = 0.25  # the baseline's early -1: no number's weighted sum above this
 
 
-class Rule(ABC):
-    """A decision rule: ``decide(readings, frames)``; ``exact``: early exit's proof holds for it;
-    ``inner``: the pipeline re-reads WHOLE crops' inner part for it; ``read_whole_below``: early exit
-    settles -1 on a tracklet shorter than this only after its last frame (where one sure reading decides,
-    the frames not seen may hold it); ``none_settled``: early exit's -1 test on a tracklet whose frames seen
-    cover it."""
+def nothing_above(floor: float, readings: Sequence[Sequence], unread: int) -> bool:
+    """-1 is settled where no number's weighted sum (over the readings counted) is above ``floor`` and no
+    crop the gate passed went unread (text the recognizer read as no number: a reason to look further)."""
+    top = top_candidates(counted(readings), 1)
+    return (top[0][1] if top else 0.0) <= floor and unread == 0
+
+
+def no_sure_reading(sure: float, readings: Sequence[Sequence], unread: int) -> bool:
+    """-1 is settled where no number has a reading at ``sure`` located in the torso: weak readings and
+    unread text (names, sponsors, stripes) do not keep a numberless tracklet going (docs/defaults.md)."""
+    return not any(r[1] >= sure and _where(r) != EDGE and parse_number(r[0]) is not None for r in readings)
+
+
+@dataclass(frozen=True)
+class EarlyExit:
+    """What early exit (jnr.runtime.early) may do with a rule's tracklets: ``exact``: its proof that no
+    remaining frame can change the answer holds for the rule; ``read_whole_below``: a tracklet shorter than
+    this settles -1 only after its last frame; ``none_settled(readings, unread)``: the -1 test on a tracklet
+    whose frames seen cover it."""
+
+    exact: bool
+    read_whole_below: int
+    none_settled: Callable[[Sequence[Sequence], int], bool]
+
+
+class DecisionRule(ABC):
+    """A decision rule: ``number(readings, frames)`` and ``decide``; ``inner``: the pipeline re-reads WHOLE
+    crops' inner part for it; ``early``: its early-exit settings."""
 
     name = ""
-    exact = False
     inner = False
-    read_whole_below = 0
+    early = EarlyExit(False, 0, partial(nothing_above, SETTLED_NOTHING))
 
     def evidence(self, readings: Sequence[Sequence], frames: int) -> Evidence:
         return evidence(readings, frames)
@@ -161,20 +185,12 @@ class Rule(ABC):
         n = self.number(readings, frames)
         return Decision(n, confidence(self.evidence(readings, frames), n))
 
-    def none_settled(self, readings: Sequence[Sequence], unread: int) -> bool:
-        """Whether -1 is settled on a covered tracklet (its frames seen spread over all of it, every second or
-        fourth: jnr.runtime.early.cover_stride); ``unread``: crops with text the recognizer read as no
-        number. By default: no number's weighted sum (over the readings the rule counts) above
-        SETTLED_NOTHING, and no unread text (a reason to look further)."""
-        top = top_candidates(counted(readings), 1)
-        return (top[0][1] if top else 0.0) <= SETTLED_NOTHING and unread == 0
 
-
-class Baseline(Rule):
+class Baseline(DecisionRule):
     """The published vote, exactly (every reading counts, wherever it sat)."""
 
     name = "baseline"
-    exact = True
+    early = EarlyExit(True, 0, partial(nothing_above, SETTLED_NOTHING))
 
     def number(self, readings: Sequence[Sequence], frames: int) -> int:
         return vote(readings)
@@ -184,7 +200,7 @@ SURE_NEEDED = 1  # sure, located readings of the leader a tracklet needs at leas
 
 
 @dataclass(frozen=True)
-class EvidenceRule(Rule):
+class EvidenceRule(DecisionRule):
     """The baseline's leader; it wins with enough sure, located readings for the tracklet's length, and
     when most of its readings sit inside the torso. Fields: a sure reading's confidence; the share of the
     frames that showed a torso that must be sure readings of the leader (at least SURE_NEEDED); the
@@ -196,7 +212,12 @@ class EvidenceRule(Rule):
     located: float = 0.7
     name: str = "evidence"
     inner = True
-    read_whole_below = 64
+
+    @property
+    def early(self) -> EarlyExit:
+        """No exact proof; tracklets under 64 frames read to their end (one sure reading decides, and the
+        frames not seen may hold it); -1 settles where no sure, located reading was seen."""
+        return EarlyExit(False, 64, partial(no_sure_reading, self.sure))
 
     def evidence(self, readings: Sequence[Sequence], frames: int) -> Evidence:
         return evidence(readings, frames, self.sure)
@@ -212,17 +233,6 @@ class EvidenceRule(Rule):
             return ILLEGIBLE
         ok = ev.total >= self.total and ev.sure >= self.need(ev.frames) and ev.located >= self.located
         return ev.leader if ok else ILLEGIBLE
-
-    def none_settled(self, readings: Sequence[Sequence], unread: int) -> bool:
-        """No number has a sure, located reading: the rule answers -1 and, the frames seen covering the
-        tracklet, the ones not seen sit next to them. Weak readings and unread text (names, sponsors,
-        stripes) do not keep a numberless tracklet going: a number needs sure readings. (Settling also where
-        a number's sure readings, scaled to the whole tracklet, reach at most half of what the rule needs
-        lost a tracklet whose 6 sure readings of 36 fell 1 / 5 between the frames seen and not seen:
-        docs/defaults.md "Early exit".)"""
-        return not any(
-            r[1] >= self.sure and _where(r) != EDGE and parse_number(r[0]) is not None for r in readings
-        )
 
 
 # Calibration: P(right) = sigmoid(w . features), one weight vector for numbers and one for -1 answers;
@@ -247,17 +257,14 @@ def confidence(ev: Evidence, number: int) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-RULES: dict[str, Rule] = {r.name: r for r in (Baseline(), EvidenceRule())}
+DECISION_RULES: dict[str, DecisionRule] = {r.name: r for r in (Baseline(), EvidenceRule())}
 DEFAULT_VOTE = "evidence"
 
 
-def get_rule(name: str | Rule) -> Rule:
-    if isinstance(name, Rule):
-        return name
-    try:
-        return RULES[name]
-    except KeyError:
-        raise ValueError(f"unknown --vote {name!r}; known: {', '.join(RULES)}") from None
+def get_decision_rule(name: str | DecisionRule) -> DecisionRule:
+    """A rule itself, or the registered one of that name (``--vote``); a one-line JnrError otherwise."""
+    return name if isinstance(name, DecisionRule) else lookup(DECISION_RULES, name, "--vote")
 
 
-__all__ = ["RULES", "Decision", "Evidence", "Reading", "Rule", "evidence", "get_rule"]
+__all__ = ["DECISION_RULES", "Decision", "DecisionRule", "EarlyExit", "Evidence", "Reading", "evidence",
+           "get_decision_rule"]  # fmt: skip

@@ -35,14 +35,14 @@ KEYPOINTS = 17 * 3  # COCO-17, (x, y, score) each
 
 
 def yolo_pose(spec: StageSpec, out: np.ndarray, place: Placement) -> np.ndarray:
-    """One image's raw head output (4 + 1 + 17*3, anchors: boxes, person score, keypoints) -> (P, 17, 3)
-    people in image pixels, best first, after confidence threshold and NMS. A head cut to the keypoints
-    (1 + 17*3 rows, StageSpec.head "keypoints") gives the best person alone: NMS keeps the best candidate
-    first, whatever the boxes, so that person is the same."""
+    """One image's raw head output -> (P, 17, 3) people in image pixels, best first, after the confidence
+    threshold and NMS. ``spec.head`` "full": rows are 4 box + 1 score + 17 x 3 keypoints; "keypoints": the
+    score and keypoints alone, which give the best person (NMS keeps the best candidate first)."""
     out = np.asarray(out, np.float32)
-    boxes = len(out) == 5 + KEYPOINTS
-    if not boxes and len(out) != 1 + KEYPOINTS:
-        raise ValueError(f"a pose head gives {5 + KEYPOINTS} or {1 + KEYPOINTS} rows, not {len(out)}")
+    boxes = spec.head == "full"
+    rows = (5 if boxes else 1) + KEYPOINTS
+    if len(out) != rows:
+        raise ValueError(f"{spec.name} ({spec.head} head) gives {rows} rows per anchor, not {len(out)}")
     conf = out[4 if boxes else 0]
     cand = np.nonzero(conf >= spec.threshold)[0]
     if cand.size == 0:
@@ -160,34 +160,33 @@ class Gated(NamedTuple):
     where: str = WHOLE
 
 
-def gate(
-    spec: StageSpec, out: np.ndarray | None, places: list[Placement], crops: list[np.ndarray]
-) -> list[Gated]:
-    """A legibility stage's raw output -> per crop, what goes on to the recognizer: ``sigmoid`` passes the
-    crop at >= threshold; ``db-text`` passes it cut to its best text box, and where it finds no text (a
-    detector trained on text lines misses most lone digits) the whole crop with ``extra["unboxed_floor"]``,
-    where the detector's map still shows a trace of text (``extra["unboxed_trace"]``): its reading counts only
-    at that charset confidence, the recognizer's own word that a digit is there;
-    ``none`` (no model, ``out`` None) passes every crop."""
-    if spec.decode == "none":
-        return [Gated(c, 1.0) for c in crops]
-    if spec.decode == "sigmoid":
-        prob = sigmoid(spec, out)
-        return [Gated(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
-    if spec.decode == "db-text":
-        floor, trace = spec.extra.get("unboxed_floor"), spec.extra.get("unboxed_trace", 0.0)
-        res = []
-        for c, o, pl in zip(crops, out, places, strict=True):
-            (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
-            if x1 > x0:
-                wide = x1 - x0 >= WIDE_BOX * c.shape[1]
-                res.append(Gated(c[y0:y1, x0:x1], score, 0.0, WHOLE if wide else BOXED))
-                continue
-            peak = float(np.max(o))  # the detector's strongest text response: a trace where it boxed none
-            read = floor is not None and peak >= trace
-            res.append(Gated(c if read else None, peak, floor or 0.0))
-        return res
-    raise ValueError(f"{spec.name}: decode {spec.decode!r} is not a legibility stage's")
+def gate_none(spec: StageSpec, out: None, places, crops: list[np.ndarray]) -> list[Gated]:
+    """No model: every crop goes on."""
+    return [Gated(c, 1.0) for c in crops]
+
+
+def gate_sigmoid(spec: StageSpec, out: np.ndarray, places, crops: list[np.ndarray]) -> list[Gated]:
+    """A classifier: the crop goes on at a probability >= ``spec.threshold``."""
+    prob = sigmoid(spec, out)
+    return [Gated(c if p >= spec.threshold else None, float(p)) for c, p in zip(crops, prob, strict=True)]
+
+
+def gate_db_text(spec: StageSpec, out: np.ndarray, places, crops: list[np.ndarray]) -> list[Gated]:
+    """A text detector: the crop goes on cut to its best text box; where it boxes none (a detector trained on
+    text lines misses most lone digits) but its map holds a trace of text (``extra["unboxed_trace"]``), the
+    whole crop goes on, and its reading counts only at ``extra["unboxed_floor"]`` charset confidence."""
+    floor, trace = spec.extra.get("unboxed_floor"), spec.extra.get("unboxed_trace", 0.0)
+    res = []
+    for c, o, pl in zip(crops, out, places, strict=True):
+        (x0, y0, x1, y1), score = text_box(spec, o, pl, c.shape[:2])
+        if x1 > x0:
+            wide = x1 - x0 >= WIDE_BOX * c.shape[1]
+            res.append(Gated(c[y0:y1, x0:x1], score, 0.0, WHOLE if wide else BOXED))
+            continue
+        peak = float(np.max(o))  # the detector's strongest text response: a trace where it boxed none
+        read = floor is not None and peak >= trace
+        res.append(Gated(c if read else None, peak, floor or 0.0))
+    return res
 
 
 def parseq_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]]:
@@ -208,11 +207,3 @@ def parseq_digits(spec: StageSpec, logits: np.ndarray) -> list[tuple[str, float]
             conf *= float(q)
         out.append(("".join(text), conf if text else 0.0))
     return out
-
-
-def reading(spec: StageSpec, out: np.ndarray) -> list[tuple[str, float]]:
-    """A recognizer's raw output -> per image (digits, confidence), by the spec's decode kind."""
-    return READERS[spec.decode](spec, out)
-
-
-READERS = {"ctc-digits": ctc_digits, "parseq-digits": parseq_digits}

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from jnr.runtime.data import Tracklet
 from jnr.runtime.errors import JnrError
-from jnr.runtime.pipeline import Stats
 from jnr.runtime.reader import RunConfig
+from jnr.runtime.stage import Stats
 from jnr.runtime.tracks import Result, empty_result
 
 TASK_RETRIES = 2  # retries of a batch whose actor died, before its tracklets go one by one

@@ -1,36 +1,17 @@
-"""Frame-feeding policies: which frames of a tracklet go in, in what order, and when it stops (``--frames``).
+"""Frame-feeding policies (``--frames``): which frames of a tracklet go in, in what order, and when it stops.
 
-The pipeline feeds every tracklet in flight in rounds (jnr.runtime.pipeline): round 1 takes up to
-FIRST_ROUND frames of each, every later round twice as many, so batches stay full while tracklets stop at
-different times. A policy orders a tracklet's frames and says after each of its rounds whether it is done:
+The pipeline feeds every tracklet in flight in rounds: round 1 takes up to FIRST_ROUND frames of each, every
+later round twice as many, so batches stay full while tracklets stop at different times. One policy object
+per mode orders a tracklet's frames and says after each of its rounds whether it is done:
 
 - ``all``: every frame, in frame order, in one round.
-- ``exact``: coarse to fine (the ball filter's 10 sample frames, then strides n/2, n/4, ...); stops when no
-  outcome of the remaining frames can change the vote. The proof below is the baseline rule's
-  (``--vote baseline``); a rule it does not hold for (``Rule.exact`` False) runs ``exact`` as ``all``
-  (jnr.runtime.reader says so). Each frame gives at most one reading of confidence
-  <= 1, so R frames add at most R x 0.61 to any two-digit number and R x 0.39 to any one-digit one; the answer
-  is settled when no number (seen or not) can reach the leader's sum (ties go to the smaller number), and, for
-  -1, when no number can pass 1.0. Provably the full run's answer.
-- ``settled`` (the default): ``exact``; or, on evidence for a number, the leader's weighted sum is at least
-  SETTLED_SUM and ahead of the runner-up by SETTLED_LEAD (a one-digit leader that is a digit of a two-digit
-  number also read does not count: part of a number is read at side views); or -1 once the frames seen cover
-  the tracklet (every ``cover_stride`` consecutive frames hold one seen: in a tracklet of 64 frames or
-  more 4 while no frame has given a reading the vote counts, else 2, so a tracklet showing nothing settles
-  at a quarter of its frames and one with a number in view somewhere is looked through at every second
-  frame) and the rule's own -1 test passes
-  (``Rule.none_settled``: for the baseline vote, nothing reached 0.25 and every crop the gate passed was
-  read; for the evidence rule, no sure reading of any number where it sat in the torso); a tracklet
-  shorter than its rule's ``read_whole_below`` settles -1 only at its end. A round stops at the coverage
-  (``Policy.take``), so the -1 test first runs where it can pass, not a doubled round later. "Nothing read
-  yet" is never evidence of -1 on its own; a weak leader (under SETTLED_SUM) runs on until ``exact`` or the
-  last frame. Measured against the full run in docs/defaults.md. Each test reads the readings the
-  tracklet's rule counts (a stroke at a crop's side does not), and a leader stops a tracklet only where the
-  rule would answer it.
-- an integer N: the first N frames in coarse order.
+- ``exact``: coarse to fine; stops when no outcome of the remaining frames can change the vote (a proof for
+  the rules whose ``EarlyExit.exact`` holds: the baseline vote).
+- ``settled`` (the default): ``exact``; or a clear leader; or -1 once the frames seen cover the tracklet and
+  the decision rule's own -1 test passes.
+- N: the first N frames in coarse order.
 
-A tracklet that fits whole in its first round goes in frame order: that is a full run. The ball filter
-decides as soon as its 10 sample frames are in.
+How each rule was chosen and what it costs is in docs/defaults.md "Early exit".
 """
 
 from __future__ import annotations
@@ -39,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jnr.runtime.decision import counted
+from jnr.runtime.errors import JnrError
 from jnr.runtime.tracks import TrackState
 from jnr.runtime.vote import (
     ILLEGIBLE,
@@ -51,14 +33,15 @@ from jnr.runtime.vote import (
     weighted_sums,
 )
 
-MODES = ("all", "exact", "settled")
 FIRST_ROUND = 16  # frames per tracklet in the first round; each later round doubles it
-SETTLED_SUM = 2.0  # twice the vote's 1.0
-SETTLED_LEAD = 1.0
-COVER_STRIDE = 2  # frames seen cover the tracklet when every COVER_STRIDE consecutive frames hold one
-SPARSE_STRIDE = 4  # ... and every SPARSE_STRIDE while no frame has given a reading the vote counts,
-SPARSE_FROM = 64  # in tracklets of at least this many frames (a short one has few frames to spare)
 WINDOW = 64  # tracklets in flight: round 1 alone is 64 x 16 frames, enough to keep batches of 64 full
+SETTLED_SUM = 2.0  # the lead rule: a leader's weighted sum at least twice the vote's 1.0 ...
+SETTLED_LEAD = 1.0  # ... and this far ahead of the runner-up
+# coverage: frames seen cover a tracklet when every COVER_STRIDE consecutive frames hold one, every
+# SPARSE_STRIDE in tracklets of SPARSE_FROM frames or more while none has given a reading the vote counts
+COVER_STRIDE = 2
+SPARSE_STRIDE = 4
+SPARSE_FROM = 64
 
 
 def to_cover(n: int, seen: Iterable[int], ahead: Iterable[int], stride: int) -> int:
@@ -89,11 +72,8 @@ def to_cover(n: int, seen: Iterable[int], ahead: Iterable[int], stride: int) -> 
 
 
 def cover_stride(st: TrackState) -> int:
-    """The coverage's stride for ``st``: SPARSE_STRIDE while no frame fed has given a reading the vote counts
-    (a number at >= 0.2 confidence, located in the torso), COVER_STRIDE once one has: a number in view
-    somewhere is looked for among every second frame, a tracklet that shows none in every fourth settles
-    there. Tracklets under SPARSE_FROM frames are covered at every second (under ``--vote baseline``, which
-    settles short tracklets too, every fourth of 20-50 frames lost a "53" and an "11" of 300)."""
+    """The coverage's stride for ``st``: SPARSE_STRIDE in a long tracklet while no frame fed has given a
+    reading the vote counts, else COVER_STRIDE."""
     if st.n < SPARSE_FROM:
         return COVER_STRIDE
     hint = any(v > 0 for v in weighted_sums(counted(st.readings)).values())
@@ -120,7 +100,8 @@ def coarse_order(n: int) -> list[int]:
 
 
 def can_change(readings: Iterable[tuple[str, float]], remaining: int) -> bool:
-    """Whether ``remaining`` more frames (one reading each, confidence <= 1) could change the vote."""
+    """Whether ``remaining`` more frames (one reading each, confidence <= 1) could change the vote: R frames
+    add at most R x 0.61 to a two-digit number and R x 0.39 to a one-digit one."""
     if remaining <= 0:
         return False
     readings = list(readings)
@@ -137,8 +118,8 @@ def can_change(readings: Iterable[tuple[str, float]], remaining: int) -> bool:
 
 
 def part_of_another(number: int, readings: list[tuple[str, float]]) -> bool:
-    """Whether a one-digit ``number`` is a digit of a two-digit number also read: a side view shows part of
-    a two-digit number, so its one-digit readings are evidence for both and a lead proves nothing yet."""
+    """Whether a one-digit ``number`` is a digit of a two-digit number also read (a side view shows part of
+    a two-digit number, so a lead proves nothing yet)."""
     return number < 10 and any(n > 9 and str(number) in str(n) for n in weighted_sums(readings))
 
 
@@ -156,80 +137,134 @@ def clear_leader(readings: list[tuple[str, float]]) -> bool:
 
 
 def settled_leader(st: TrackState) -> bool:
-    """The lead rule on the readings the tracklet's rule counts (a stroke at a crop's side does not), for a
-    leader that rule would answer."""
+    """The lead rule on the readings the tracklet's decision rule counts, for a leader it would answer."""
     readings = counted(st.readings)
     return clear_leader(readings) and st.decide() == top_candidates(readings, 1)[0][0]
 
 
-@dataclass(frozen=True)
 class Policy:
-    """``mode``: all, exact, settled, or a frame budget (int)."""
+    """A ``--frames`` mode: ``order(n)`` the positions a tracklet is fed in, ``take`` a round's positions,
+    ``done`` after a round, ``settled_open`` for a stream without a known end (a clip's track);
+    ``window``: tracklets in flight at once (None: all)."""
 
-    mode: str | int = "settled"
-
-    @property
-    def window(self) -> int | None:
-        """Tracklets in flight at once (None: all of them; ``all`` streams, needing no rounds)."""
-        return None if self.mode == "all" else WINDOW
+    mode: str | int = ""
+    window: int | None = WINDOW
 
     def order(self, n: int) -> list[int]:
-        """Feeding order: frame order where the whole tracklet goes in its first round, else coarse."""
-        first = FIRST_ROUND if not isinstance(self.mode, int) else min(FIRST_ROUND, self.mode)
-        if self.mode == "all" or n <= first:
-            return list(range(n))
-        return coarse_order(n)
+        return list(range(n)) if n <= FIRST_ROUND else coarse_order(n)
 
     def take(self, st: TrackState, size: int) -> list[int]:
-        """This round's positions of ``st``: ``size`` (a budget's remainder at most; ``all``: every frame;
-        ``settled``: up to the coverage first, where its -1 test can pass)."""
-        if self.mode == "all":
-            return st.take(st.n)
-        if isinstance(self.mode, int):
-            return st.take(min(size, self.mode - st.fed))
-        if self.mode == "settled" and st.n >= st.rule.read_whole_below:
-            size = min(size, to_cover(st.n, st.order[: st.fed], st.order[st.fed :], cover_stride(st)) or size)
         return st.take(size)
 
     def done(self, st: TrackState) -> bool:
-        """After a round of ``st``: is it finished?"""
+        return st.remaining <= 0
+
+    def settled_open(self, st: TrackState) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class AllFrames(Policy):
+    """``all``: every frame, in frame order, in one round; tracklets stream (no window); a clip's track is
+    read to its end."""
+
+    mode = "all"
+    window = None
+
+    def order(self, n: int) -> list[int]:
+        return list(range(n))
+
+    def take(self, st: TrackState, size: int) -> list[int]:
+        return st.take(st.n)
+
+
+@dataclass(frozen=True)
+class Budget(Policy):
+    """N: the first ``frames`` frames in coarse order."""
+
+    frames: int = 1
+
+    @property
+    def mode(self) -> int:  # type: ignore[override]
+        return self.frames
+
+    def order(self, n: int) -> list[int]:
+        return list(range(n)) if n <= min(FIRST_ROUND, self.frames) else coarse_order(n)
+
+    def take(self, st: TrackState, size: int) -> list[int]:
+        return st.take(min(size, self.frames - st.fed))
+
+    def done(self, st: TrackState) -> bool:
+        return st.remaining <= 0 or st.fed >= self.frames
+
+    def settled_open(self, st: TrackState) -> bool:
+        return st.funnel.frames >= self.frames
+
+
+@dataclass(frozen=True)
+class Exact(Policy):
+    """``exact``: coarse to fine, until no remaining frame can change the answer (or the ball filter
+    decides); the answers of ``all``."""
+
+    mode = "exact"
+
+    def done(self, st: TrackState) -> bool:
         if st.remaining <= 0:
             return True
-        if isinstance(self.mode, int):
-            return st.fed >= self.mode
         if st.bad:  # the ball filter indexes decoded frames: no early exit
             return False
         if st.fed >= len(ball_sample(st.n)) and st.is_ball():
             return True  # the ball filter decides, whatever the readings
-        if st.rule.exact and not can_change(st.readings, st.remaining):
+        return st.decision.early.exact and not can_change(st.readings, st.remaining)
+
+
+@dataclass(frozen=True)
+class Settled(Exact):
+    """``settled``: ``exact``, or a clear leader the rule answers, or -1 on a covered tracklet whose rule's
+    -1 test passes (a tracklet shorter than the rule's ``read_whole_below`` only at its end). A round stops
+    at the coverage, so the -1 test first runs where it can pass."""
+
+    mode = "settled"
+
+    def take(self, st: TrackState, size: int) -> list[int]:
+        if st.n >= st.decision.early.read_whole_below:
+            size = min(size, to_cover(st.n, st.order[: st.fed], st.order[st.fed :], cover_stride(st)) or size)
+        return st.take(size)
+
+    def done(self, st: TrackState) -> bool:
+        if super().done(st):
             return True
-        if self.mode == "exact":
+        if st.remaining <= 0 or st.bad:
             return False
         if settled_leader(st):
             return True
-        if st.n < st.rule.read_whole_below or not covered(st):
+        early = st.decision.early
+        if st.n < early.read_whole_below or not covered(st):
             return False
-        return st.rule.none_settled(st.readings, st.funnel.unread_text)
+        return early.none_settled(st.readings, st.funnel.unread_text)
 
     def settled_open(self, st: TrackState) -> bool:
-        """For a stream without a known end (a clip's track): only evidence for a number stops it (the lead
-        rule, on a number the track's rule answers); -1 never settles, since a player may still turn round;
-        a budget stops after its frames; ``all`` and ``exact`` read every crop."""
-        if isinstance(self.mode, int):
-            return st.funnel.frames >= self.mode
-        return self.mode == "settled" and settled_leader(st)
+        """A clip's track: only a clear leader stops it (a player may still turn round: -1 never settles)."""
+        return settled_leader(st)
+
+
+POLICIES: dict[str, Policy] = {p.mode: p for p in (AllFrames(), Exact(), Settled())}
 
 
 def parse_mode(value: str | int) -> str | int:
-    """``all``, ``exact``, ``settled`` or a positive frame budget."""
+    """``all``, ``exact``, ``settled`` or a positive frame budget; a one-line JnrError otherwise."""
     if isinstance(value, int) and value > 0:
         return value
-    if value in MODES:
+    if value in POLICIES:
         return value
     if isinstance(value, str) and value.isdigit() and int(value) > 0:
         return int(value)
-    raise ValueError(f"--frames takes {'|'.join(MODES)} or a number of frames, got {value!r}")
+    raise JnrError(f"--frames takes {'|'.join(POLICIES)} or a number of frames, got {value!r}")
 
 
 def policy(value: str | int | Policy) -> Policy:
-    return value if isinstance(value, Policy) else Policy(parse_mode(value))
+    """The policy for a ``--frames`` value (or the policy itself)."""
+    if isinstance(value, Policy):
+        return value
+    mode = parse_mode(value)
+    return Budget(mode) if isinstance(mode, int) else POLICIES[mode]

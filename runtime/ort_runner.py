@@ -81,7 +81,7 @@ class OrtRunner(Lifecycle):
             providers[0] = (
                 "TensorrtExecutionProvider",
                 {
-                    "trt_fp16_enable": True,
+                    "trt_fp16_enable": fp16,
                     "trt_engine_cache_enable": True,
                     "trt_engine_cache_path": str(cache_dir),
                     "trt_timing_cache_enable": True,

@@ -14,7 +14,6 @@ from jnr.runtime.lifecycle import Lifecycle
 PRECISIONS = ("f32", "bf16", "f16")
 # what OpenVINO's CPU plugin reports (OPTIMIZATION_CAPABILITIES) where the CPU has units for a precision
 CAPABILITY = {"f32": "FP32", "bf16": "BF16", "f16": "FP16"}
-MIN_GAIN = 0.9  # auto takes OpenVINO only where it needs at most this share of ONNX Runtime's time
 CACHE = "ov-cache"  # compiled models, in the engines folder (a subfolder per precision: OvRunner)
 
 
@@ -40,7 +39,7 @@ def cpu_precisions() -> tuple[str, ...]:
 
 class OvRunner(Lifecycle):
     """``infer(NCHW float32) -> first output`` on OpenVINO's CPU plugin; ``close()`` drops the model.
-    ``precision`` bf16 or f16 on a CPU without units for it runs f32 (``note`` says so)."""
+    ``precision`` bf16 or f16 needs the CPU's units for it (jnr.runtime.plan says where they are missing)."""
 
     def __init__(
         self,
@@ -56,16 +55,12 @@ class OvRunner(Lifecycle):
             raise JnrError("--backend ov-cpu needs OpenVINO: pip install 'jnr[openvino]'") from None
         if precision not in PRECISIONS:
             raise JnrError(f"OpenVINO precision {precision!r}; known: {', '.join(PRECISIONS)}")
-        self.note = ""
         if precision not in cpu_precisions():
-            self.note = f"this CPU has no {CAPABILITY[precision]} units: OpenVINO runs f32"
-            precision = "f32"
+            raise JnrError(f"this CPU has no {CAPABILITY[precision]} units for OpenVINO {precision}")
         from jnr.runtime.ort_runner import CPU_LANES, physical_cores
 
         cores = threads or physical_cores()
-        # as OrtRunner on CPU: CPU_LANES streams, each on cores // lanes threads, take halves of a batch at
-        # once (small convolutions scale badly across threads; 2 cores, pose per 64: f32 78 -> 70 ms, bf16
-        # 55 -> 40 ms)
+        # as OrtRunner on CPU: CPU_LANES streams take parts of a batch at once (docs/architecture.md)
         self.lanes = max(1, min(cores, CPU_LANES))
         config = {
             "INFERENCE_PRECISION_HINT": precision,
@@ -74,10 +69,7 @@ class OvRunner(Lifecycle):
         }
         core = ov.Core()
         if cache_dir is not None:
-            # one folder per precision and threading: OpenVINO 2026.4's CPU plugin keys a cached blob by the
-            # model alone (CACHING_PROPERTIES is the device name only), so a shared folder handed an f16 or
-            # bf16 compile the blob an f32 compile had written: the export's f16 trial timed and checked
-            # f32, and its bf16 recognizer read half its parity crops wrong (benchmarks/README.md)
+            # one folder per precision and threading: the CPU plugin keys a cached blob by the model alone
             core.set_property({"CACHE_DIR": str(Path(cache_dir) / f"{precision}-{cores}t{self.lanes}s")})
         self.path, self.precision, self.max_batch, self.backend = Path(path), precision, max_batch, "ov-cpu"
         try:
@@ -100,38 +92,3 @@ class OvRunner(Lifecycle):
     def close(self) -> None:
         self.requests = []
         self.model = None
-
-
-def stage_precision(entry: dict) -> str:
-    """The OpenVINO precision jnr-export chose for a stage (its parity and timing), f32 where none."""
-    return (entry.get("openvino") or {}).get("precision", "f32")
-
-
-def stage_runs_ov(entry: dict) -> bool:
-    """Whether jnr-export measured OpenVINO (at its chosen precision) faster than ONNX Runtime FP32 on this
-    stage, by MIN_GAIN (a gain within the timing's noise is none). A stage ONNX Runtime runs at the export's
-    INT8 stays there (that choice was measured against FP32 only)."""
-    trial = entry.get("openvino")
-    if not trial or entry.get("cpu_precision") == "int8":
-        return False
-    ms = trial["ms_per_batch"]
-    return ms[trial["precision"]] <= MIN_GAIN * ms["ort-cpu"]
-
-
-def cpu_choices(manifest) -> tuple[dict[str, str], str]:
-    """Per stage, what ``--backend cpu`` runs it on: ``ov-f32`` / ``ov-bf16`` where stage_runs_ov, else
-    ``ort``; with the figures that chose it."""
-    if manifest is None:
-        return {}, "no manifest"
-    out, figures = {}, []
-    for s, e in manifest.stages.items():
-        if e.spec.decode == "none":
-            continue
-        trial = e.raw.get("openvino")
-        if not trial:
-            return {}, "jnr-export made no OpenVINO trial (jnr-export --openvino)"
-        ms = trial["ms_per_batch"]
-        out[s] = f"ov-{trial['precision']}" if stage_runs_ov(e.raw) else "ort"
-        ov_ms, ort_ms = ms[trial["precision"]], ms["ort-cpu"]
-        figures.append(f"{s} {out[s]} (OpenVINO {ov_ms:.0f} vs ONNX Runtime {ort_ms:.0f} ms)")
-    return out, "; ".join(figures)

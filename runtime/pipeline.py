@@ -1,5 +1,5 @@
-"""The batched pipeline: decode -> pose -> torso crop -> gate (legibility) -> STR -> vote, over many
-tracklets.
+"""The batched pipeline over the stage chain (jnr.runtime.specs.STAGES): decode -> pose -> torso crop -> gate
+-> recognizer -> decision, over many tracklets.
 
 Crops from many tracklets share each batch. A frame-feeding policy (jnr.runtime.early) decides which frames
 of each tracklet go in, round after round; a tracklet's result is emitted as soon as the policy says it is
@@ -10,138 +10,64 @@ bounded, so memory does not grow with the split.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
-from typing import Protocol
 
 import numpy as np
 
-from jnr.runtime import decode as dec
+from jnr.runtime import decision as D
 from jnr.runtime import early, preprocess
-from jnr.runtime.data import Tracklet, iter_frames
-from jnr.runtime.decision import (
-    BOXED,
-    DEFAULT_VOTE,
-    EDGE,
-    GIVEN,
-    INNER,
-    INNER_KEEP,
-    Reading,
-    Rule,
-    get_rule,
-    inner_agrees,
-    needs_inner,
-)
+from jnr.runtime.data import Frame, Tracklet, iter_frames
+from jnr.runtime.decode import Gated
 from jnr.runtime.errors import JnrError
+from jnr.runtime.kinds import kind_of, read
 from jnr.runtime.lifecycle import Lifecycle
-from jnr.runtime.specs import StageSpec
+from jnr.runtime.specs import STAGES, StageSpec, start_stage
+from jnr.runtime.stage import Stage, StageQueue, Stats
 from jnr.runtime.torso import TorsoRule
 from jnr.runtime.tracks import Result, TrackState, empty_result, thumbnail
 
-TIMED = ("decode", "pose", "crop", "legibility", "str", "vote")
-STARTS = ("pose", "gate", "str")  # where frames enter: full players, torso crops, number crops
-
-
-class Runner(Protocol):
-    """One model on one backend: NCHW float32 batch in, first output as a numpy array out."""
-
-    backend: str
-    max_batch: int
-
-    def infer(self, x: np.ndarray) -> np.ndarray: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class Stage:
-    spec: StageSpec
-    runner: Runner | None  # None: a model-less stage (spec decode "none") that passes every item on
-
-
-@dataclass
-class Stats:
-    """Per-stage seconds (main-thread wall time), counts, and skipped frames."""
-
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMED, 0.0))
-    frames: int = 0
-    bad_frames: list[str] = field(default_factory=list)
-    tracklets: int = 0
-    empty_tracklets: list[str] = field(default_factory=list)
-    torso_crops: int = 0
-    legible: int = 0
-    wall: float = 0.0
-
-    def add(self, part: Stats) -> None:
-        """Add another run's figures (a Ray actor's batch): seconds per stage and counts add up, lists join;
-        ``wall`` stays this run's own."""
-        for f in fields(self):
-            if f.name == "wall":
-                continue
-            mine, theirs = getattr(self, f.name), getattr(part, f.name)
-            if isinstance(mine, dict):
-                for k, v in theirs.items():
-                    mine[k] = mine.get(k, 0.0) + v
-            elif isinstance(mine, list):
-                mine.extend(theirs)
-            else:
-                setattr(self, f.name, mine + theirs)
-
-
 Item = tuple[TrackState, object]
-
-
-class StageQueue:
-    """Items waiting for one stage; run in batches by ``fn`` (items -> items for the next stage)."""
-
-    def __init__(self, name: str, fn: Callable[[list[Item]], list[Item]], batch: int) -> None:
-        self.name, self.fn, self.batch = name, fn, batch
-        self.items: list[Item] = []
-
-    def chunks(self, force: bool) -> Iterator[list[Item]]:
-        while self.items and (force or len(self.items) >= self.batch):
-            chunk, self.items = self.items[: self.batch], self.items[self.batch :]
-            yield chunk
+# what the stages before a stage found: counted in the funnel (and the run's figures) for frames entering it
+UPSTREAM = {"pose": (), "legibility": ("person", "torso"), "str": ("person", "torso", "legible")}
+COUNTED = {"torso": "torso_crops", "legible": "legible"}  # funnel field -> Stats field
 
 
 class Pipeline(Lifecycle):
-    """Runs the three stages with a shared batch size; ``per_image`` makes the baseline's PIL path.
+    """The chain's stages (one per name in STAGES) with a shared batch size. ``torso``: the rule cutting
+    the torso from pose's keypoints; ``decision``: the rule turning readings into an answer
+    (jnr.runtime.decision); ``per_image``: the published baseline's way (one image at a time, PIL);
+    ``samples``: thumbnails of read crops kept per tracklet for reports (a third as many rejected).
     ``close()`` (or ``with``) releases the runners."""
 
     def __init__(
         self,
-        pose: Stage,
-        legibility: Stage,
-        str_: Stage,
-        rule: TorsoRule,
+        stages: Sequence[Stage],
+        torso: TorsoRule,
         batch: int = 64,
         workers: int = 4,
         per_image: bool = False,
         samples: int = 0,
-        decision: str | Rule = DEFAULT_VOTE,
+        decision: str | D.DecisionRule = D.DEFAULT_VOTE,
     ) -> None:
-        """``samples``: keep up to this many thumbnails of read crops per tracklet (and a third as many
-        rejected by the gate) in each Result, for reports; 0 keeps none. ``decision``: the rule that turns
-        readings into an answer (jnr.runtime.decision.RULES)."""
-        if rule.pose_spec(pose.spec) != pose.spec:
+        named = {s.name: s for s in stages}
+        if sorted(named) != sorted(STAGES):
+            raise JnrError(f"a pipeline needs one stage each of {', '.join(STAGES)}; got {', '.join(named)}")
+        self.stages = {n: named[n] for n in STAGES}
+        pose = self.stages["pose"].spec
+        if torso.pose_spec(pose) != pose:
             raise JnrError(
-                f"the {rule.name} torso rule counts the people pose finds, which needs the person boxes "
-                f"{pose.spec.name} was exported without: re-export with `jnr-export --rule {rule.name}`"
+                f"the {torso.name} torso rule counts the people pose finds, which needs the person boxes "
+                f"{pose.name} was exported without: re-export with `jnr-export --rule {torso.name}`"
             )
-        self.pose, self.leg, self.str = pose, legibility, str_
-        self.samples = samples
-        self.decision = get_rule(decision)
-        self.rule = rule
+        self.torso = torso
+        self.decision = D.get_decision_rule(decision)
+        self.samples, self.workers, self.per_image = samples, workers, per_image
         self.batch = 1 if per_image else batch
-        self.workers = workers
         self.prepare = preprocess.prepare_pil if per_image else preprocess.prepare
         self.stats = Stats()
-        self.queues = [
-            StageQueue("pose", self._pose, self.batch),
-            StageQueue("legibility", self._legibility, self.batch),
-            StageQueue("str", self._str, self.batch),
-        ]
+        steps = {"pose": self._pose, "legibility": self._gate, "str": self._read}
+        self.queues = [StageQueue(n, steps[n], self.batch) for n in STAGES]
 
     def _run(self, stage: Stage, images: list[np.ndarray], prepared: list | None = None, spec=None):
         """Preprocess (unless the decode workers already did) with ``spec`` (default the stage's), infer in
@@ -150,34 +76,35 @@ class Pipeline(Lifecycle):
             prepared = [self.prepare(spec or stage.spec, im) for im in images]
         xs, places = zip(*prepared, strict=True)
         x = np.stack(xs)
-        outs = [
-            stage.runner.infer(x[i : i + stage.runner.max_batch])
-            for i in range(0, len(x), stage.runner.max_batch)
-        ]
-        return np.concatenate(outs), places
+        step = stage.runner.max_batch
+        return np.concatenate([stage.runner.infer(x[i : i + step]) for i in range(0, len(x), step)]), places
 
     def _pose(self, items: list[Item]) -> list[Item]:
         """(state, (frame, preprocessed or None)) -> (state, torso crop)."""
-        out, places = self._run(self.pose, [im for _, (im, _) in items], [p for _, (_, p) in items])
-        people = [dec.yolo_pose(self.pose.spec, o, p) for o, p in zip(out, places, strict=True)]
+        stage = self.stages["pose"]
+        frames = [im for _, (im, _) in items]
+        out, places = self._run(stage, frames, [p for _, (_, p) in items])
+        people = kind_of(stage.spec).decode(stage.spec, out, places, frames)
         crops = []
-        t = time.perf_counter()
-        for (st, (im, _)), ppl in zip(items, people, strict=True):
-            crop = self.rule.crop(ppl, im)
-            st.funnel.person += len(ppl) > 0
-            if crop is not None:
-                st.funnel.torso += 1
-                crops.append((st, crop))
-        self.stats.seconds["crop"] += time.perf_counter() - t
+        with self.stats.timer("crop"):
+            for (st, (im, _)), ppl in zip(items, people, strict=True):
+                crop = self.torso.crop(ppl, im)
+                st.funnel.person += len(ppl) > 0
+                if crop is not None:
+                    st.funnel.torso += 1
+                    crops.append((st, crop))
         self.stats.torso_crops += len(crops)
         return crops
 
-    def _legibility(self, items: list[Item]) -> list[Item]:
+    def _gate(self, items: list[Item]) -> list[Item]:
         """The gate: what goes on to the recognizer (a text detector's crops cut to their text box)."""
+        stage = self.stages["legibility"]
         crops = [im for _, im in items]
-        out, places = (None, []) if self.leg.runner is None else self._run(self.leg, crops)
+        out, places = (None, []) if stage.runner is None else self._run(stage, crops)
         keep = []
-        for (st, im), g in zip(items, dec.gate(self.leg.spec, out, places, crops), strict=True):
+        for (st, im), g in zip(
+            items, kind_of(stage.spec).decode(stage.spec, out, places, crops), strict=True
+        ):
             if g.crop is not None:
                 keep.append((st, g))
             if g.crop is not None and g.floor == 0.0:
@@ -187,93 +114,89 @@ class Pipeline(Lifecycle):
         self.stats.legible += len(keep)
         return keep
 
-    def _str(self, items: list[Item]) -> list[Item]:
+    def _read(self, items: list[Item]) -> list[Item]:
         """Readings, added to their tracklets; one under its crop's floor (an unboxed crop's) is none. Where
-        the rule asks, a counted one-digit reading of a crop with the torso's sides in it is checked on the
-        crop's inner part (``where``: INNER where that backs it, EDGE where not)."""
+        the decision rule asks, a counted one-digit reading of a crop with the torso's sides in it is
+        checked on the crop's inner part (``where``: INNER where that backs it, EDGE where not)."""
+        gated = [g for _, g in items]
         readings = [
-            Reading(text, conf, g.where) if conf >= g.floor else Reading("", 0.0, g.where)
-            for (_, g), (text, conf) in zip(items, self._read([g for _, g in items]), strict=True)
+            D.Reading(text, conf, g.where) if conf >= g.floor else D.Reading("", 0.0, g.where)
+            for g, (text, conf) in zip(gated, self._recognize(gated), strict=True)
         ]
         if self.decision.inner:
             readings = self._check_inner(items, readings)
         for (st, g), reading in zip(items, readings, strict=True):
             st.add_reading(reading, passed_by_gate=g.floor == 0.0)
-            if reading.text and reading.where != EDGE and len(st.shown) < self.samples:
+            if reading.text and reading.where != D.EDGE and len(st.shown) < self.samples:
                 st.shown.append((thumbnail(g.crop), reading.text, reading.conf))
         return []
 
-    def _read(self, gated: list) -> list[tuple[str, float]]:
-        """(text, confidence) per gated crop: tight number crops (a box the gate cut) at the recognizer's
-        ``tight_width`` where it has one, number crops given as such (``--start str``) the same way with
-        their confidence over the digits (StageSpec.given), whole torso crops at its input size."""
-        spec = self.str.spec
-        read_as = {GIVEN: spec.given(), BOXED: spec.tight()}
-        groups: list[tuple[StageSpec, list[int]]] = []  # one run per spec (no tight width: one in all)
-        for i, g in enumerate(gated):
-            s = read_as.get(g.where, spec)
-            idx = next((idx for t, idx in groups if t == s), None)
-            if idx is None:
-                groups.append((s, idx := []))
-            idx.append(i)
+    def _recognize(self, gated: list[Gated]) -> list[tuple[str, float]]:
+        """(text, confidence) per gated crop: a box the gate cut at the recognizer's tight width, number
+        crops given as such with their confidence over the digits (StageSpec.given), whole torso crops at
+        its input size; one model run per spec."""
+        stage = self.stages["str"]
+        read_as = {D.GIVEN: stage.spec.given(), D.BOXED: stage.spec.tight()}
+        specs = [read_as.get(g.where, stage.spec) for g in gated]
+        groups: list[StageSpec] = []  # specs hold a dict: grouped by equality
+        for spec in specs:
+            if spec not in groups:
+                groups.append(spec)
         out: list = [None] * len(gated)
-        for s, idx in groups:
-            raw, _ = self._run(self.str, [gated[i].crop for i in idx], spec=s)
-            for i, r in zip(idx, dec.reading(s, raw), strict=True):
+        for spec in groups:
+            idx = [i for i, s in enumerate(specs) if s == spec]
+            raw, _ = self._run(stage, [gated[i].crop for i in idx], spec=spec)
+            for i, r in zip(idx, read(spec, raw), strict=True):
                 out[i] = r
         return out
 
-    def _check_inner(self, items: list[Item], readings: list[Reading]) -> list[Reading]:
+    def _check_inner(self, items: list[Item], readings: list[D.Reading]) -> list[D.Reading]:
         """Read the middle INNER_KEEP of a WHOLE crop's width again where its reading is a counted digit
-        (jnr.runtime.decision.needs_inner): INNER where that backs the reading (inner_agrees), EDGE where
-        not."""
-        todo = [i for i, r in enumerate(readings) if needs_inner(r)]
+        (jnr.runtime.decision.needs_inner): INNER where that backs the reading, EDGE where not."""
+        todo = [i for i, r in enumerate(readings) if D.needs_inner(r)]
         if not todo:
             return readings
-        inner = []
-        for i in todo:
-            c = items[i][1].crop
-            cut = round(c.shape[1] * (1 - INNER_KEEP) / 2)
-            inner.append(np.ascontiguousarray(c[:, cut : c.shape[1] - cut]))
-        out, _ = self._run(self.str, inner)
+        cuts = [(c, round(c.shape[1] * (1 - D.INNER_KEEP) / 2)) for c in (items[i][1].crop for i in todo)]
+        inner = [np.ascontiguousarray(c[:, cut : c.shape[1] - cut]) for c, cut in cuts]
+        stage = self.stages["str"]
+        out, _ = self._run(stage, inner)
         readings = list(readings)
-        for i, inner_reading in zip(todo, dec.reading(self.str.spec, out), strict=True):
-            backed = inner_agrees(readings[i].text, inner_reading)
-            readings[i] = readings[i]._replace(where=INNER if backed else EDGE)
+        for i, inner_reading in zip(todo, read(stage.spec, out), strict=True):
+            backed = D.inner_agrees(readings[i].text, inner_reading)
+            readings[i] = readings[i]._replace(where=D.INNER if backed else D.EDGE)
         return readings
 
     def run(
         self, tracklets: Iterable[Tracklet], frames: str | int | early.Policy = "all", start: str = "pose"
     ) -> Iterator[Result]:
         """Yield one Result per tracklet, as soon as each is done (not in input order); ``frames``: the
-        feeding policy (jnr.runtime.early: all, exact, settled or a frame budget); ``start``: what the
-        frames are (STARTS: full players, torso crops, or number crops, which go to the recognizer alone;
-        the ball filter then does not apply)."""
+        feeding policy (jnr.runtime.early); ``start``: the stage the frames enter at (specs.STARTS: full
+        players at pose, torso crops at the gate, number crops at the recognizer; the ball filter applies
+        to full players only)."""
         t_start = time.perf_counter()
-        first = STARTS.index(start)
+        first = start_stage(start)
         policy = early.policy(frames)
         for q in self.queues:  # what an interrupted run left behind
             q.items.clear()
         todo = []
         for t in tracklets:
-            if t.frames:
-                todo.append(t)
-                continue
-            self.stats.empty_tracklets.append(t.id)
-            self.stats.tracklets += 1
-            yield empty_result(t.id)
+            if not t.frames:
+                self.stats.empty_tracklets.append(t.id)
+                self.stats.tracklets += 1
+                yield empty_result(t.id)
+            todo += [t] if t.frames else []
         window = policy.window or max(1, len(todo))
         for i in range(0, len(todo), window):
-            states = [self.state(t, policy.order(len(t.frames)), ball_filter=first == 0)
+            states = [self.state(t, policy.order(len(t.frames)), ball_filter=first == "pose")
                       for t in todo[i : i + window]]  # fmt: skip
             yield from self._rounds(states, policy, first)
         self.stats.wall += time.perf_counter() - t_start
 
     def state(self, tracklet: Tracklet, order: list[int], ball_filter: bool = True) -> TrackState:
-        """A new tracklet in flight, decided by this pipeline's rule."""
-        return TrackState(tracklet, order, ball_filter=ball_filter, rule=self.decision)
+        """A new tracklet in flight, decided by this pipeline's decision rule."""
+        return TrackState(tracklet, order, ball_filter=ball_filter, decision=self.decision)
 
-    def _rounds(self, states: list[TrackState], policy: early.Policy, first: int) -> Iterator[Result]:
+    def _rounds(self, states: list[TrackState], policy: early.Policy, first: str) -> Iterator[Result]:
         size = early.FIRST_ROUND
         while states:
             jobs = [(st, policy.take(st, size)) for st in states]
@@ -286,42 +209,51 @@ class Pipeline(Lifecycle):
             size *= 2
 
     def _finish(self, st: TrackState) -> Result:
-        t0 = time.perf_counter()
-        result = st.result()
-        self.stats.seconds["vote"] += time.perf_counter() - t0
         self.stats.tracklets += 1
-        return result
+        with self.stats.timer("vote"):
+            return st.result()
 
-    def feed(self, jobs: list[tuple[TrackState, Tracklet]], torso: bool = False) -> None:
+    def feed(self, jobs: list[tuple[TrackState, Tracklet]], start: str = "pose") -> None:
         """Run more frames into states that live on (a clip's tracks, a chunk at a time): each state reads
-        the frames of its new tracklet, in order; ``torso``: they are torso crops already (cut from a pose
-        tracker's keypoints), so they skip the pose stage."""
-        start = time.perf_counter()
+        the frames of its new tracklet, in order, entering at ``start`` (the gate for torso crops cut from
+        a pose tracker's keypoints)."""
+        t0 = time.perf_counter()
         for st, t in jobs:
             st.tracklet, st.order, st.fed = t, list(range(len(t.frames))), 0
-        for _ in self._stream([(st, st.take(st.n)) for st, _ in jobs], first=1 if torso else 0):
+        for _ in self._stream([(st, st.take(st.n)) for st, _ in jobs], start_stage(start)):
             pass
-        self.stats.wall += time.perf_counter() - start
+        self.stats.wall += time.perf_counter() - t0
 
-    def _stream(self, jobs: list[tuple[TrackState, list[int]]], first: int = 0) -> Iterator[TrackState]:
-        """Feed one round (each state's positions) through the stages from stage ``first`` (1: the frames
-        are torso crops, 2: number crops); yield each state once its round's items have all left them."""
+    def _enter(self, st: TrackState, stage: str, fr: Frame) -> None:
+        """A decoded frame into the queue of ``stage``, the funnel counting what the stages before found."""
+        for counted in UPSTREAM[stage]:
+            setattr(st.funnel, counted, getattr(st.funnel, counted) + 1)
+            if counted in COUNTED:
+                setattr(self.stats, COUNTED[counted], getattr(self.stats, COUNTED[counted]) + 1)
+        if stage == "pose":
+            item: object = (fr.image, fr.prepared)
+        else:  # a torso crop for the gate; a number crop is what the gate would pass, read as it is
+            item = fr.image if stage == "legibility" else Gated(fr.image, 1.0, 0.0, D.GIVEN)
+        st.round.enter()
+        self.queues[STAGES.index(stage)].items.append((st, item))
+
+    def _stream(self, jobs: list[tuple[TrackState, list[int]]], first: str) -> Iterator[TrackState]:
+        """Feed one round (each state's positions) through the stages from ``first``; yield each state once
+        its round is over (tracks.Round)."""
         by_id = {st.tracklet.id: (st, pos) for st, pos in jobs}
         # the batched path preprocesses pose inputs in the decode workers, overlapping inference
-        transform = None if self.batch == 1 or first else partial(self.prepare, self.pose.spec)
+        pose = self.stages["pose"].spec
+        transform = partial(self.prepare, pose) if first == "pose" and not self.per_image else None
+        todo = (st.tracklet.subset(pos) for st, pos in jobs if pos)
         frames = iter_frames(
-            (st.tracklet.subset(pos) for st, pos in jobs if pos),
-            workers=self.workers,
-            prefetch=max(4 * self.batch, 32),
-            transform=transform,
+            todo, workers=self.workers, prefetch=max(4 * self.batch, 32), transform=transform
         )
         for st, pos in jobs:
-            if not pos:  # nothing left to feed: its round is over at once
+            if not pos:  # nothing to feed: its round is over at once
                 yield st
         while True:
-            t0 = time.perf_counter()
-            fr = next(frames, None)
-            self.stats.seconds["decode"] += time.perf_counter() - t0
+            with self.stats.timer("decode"):
+                fr = next(frames, None)
             if fr is None:
                 break
             st, pos = by_id[fr.tracklet]
@@ -332,22 +264,10 @@ class Pipeline(Lifecycle):
                 self.stats.frames += 1
                 st.funnel.frames += 1
                 st.sizes[pos[fr.index]] = fr.image.shape[:2]
-                st.pending += 1
-                if first:  # a torso or number crop: the person and the torso were found upstream
-                    st.funnel.person += 1
-                    st.funnel.torso += 1
-                    self.stats.torso_crops += 1
-                    if first == 1:
-                        self.queues[1].items.append((st, fr.image))
-                    else:  # a number crop: what the gate would pass, read as it is
-                        st.funnel.legible += 1
-                        self.stats.legible += 1
-                        self.queues[2].items.append((st, dec.Gated(fr.image, 1.0, 0.0, GIVEN)))
-                else:
-                    self.queues[0].items.append((st, (fr.image, fr.prepared)))
+                self._enter(st, first, fr)
             if fr.last:
-                st.sealed = st.pending > 0  # else its round is over now
-                if not st.sealed:
+                st.round.seal()
+                if st.round.over():
                     yield st
             yield from self._flush(force=False)
         yield from self._flush(force=True)
@@ -358,22 +278,20 @@ class Pipeline(Lifecycle):
         for k, q in enumerate(self.queues):
             nxt = self.queues[k + 1] if k + 1 < len(self.queues) else None
             for chunk in q.chunks(force):
-                t0 = time.perf_counter()
-                out = q.fn(chunk)
-                self.stats.seconds[q.name] += time.perf_counter() - t0
+                with self.stats.timer(q.name):
+                    out = q.fn(chunk)
                 for st, _ in out:
-                    st.pending += 1
+                    st.round.enter()
                 if nxt is not None:
                     nxt.items.extend(out)
                 for st, _ in chunk:
-                    st.pending -= 1
+                    st.round.leave()
                 for st in {id(st): st for st, _ in chunk}.values():
-                    if st.sealed and st.pending == 0:
-                        st.sealed = False  # yielded once per round
+                    if st.round.over():
                         yield st
 
     def close(self) -> None:
         """Release every stage's runner (sessions, GPU memory)."""
-        for stage in (self.pose, self.leg, self.str):
+        for stage in self.stages.values():
             if stage.runner is not None:
                 stage.runner.close()

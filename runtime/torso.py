@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from jnr.runtime.errors import lookup
 from jnr.runtime.specs import StageSpec
 
 TORSO = (5, 6, 11, 12)
@@ -69,4 +70,9 @@ BASELINE = TorsoRule(
 SEED = TorsoRule(
     "seed", min_score=0.0, pad_x=2, pad_top=0, single_person=True, min_width_frac=0.25, min_height_frac=0.1
 )
-RULES = {r.name: r for r in (BASELINE, SEED)}
+TORSO_RULES = {r.name: r for r in (BASELINE, SEED)}
+DEFAULT_TORSO_RULE = "baseline"  # where neither the command nor the engines' preset names one
+
+
+def get_torso_rule(name: str) -> TorsoRule:
+    return lookup(TORSO_RULES, name, "torso rule")

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from jnr.runtime.data import Tracklet
-from jnr.runtime.decision import DEFAULT_VOTE, Reading, Rule, counted, get_rule
+from jnr.runtime.decision import DEFAULT_VOTE, DecisionRule, Reading, counted, get_decision_rule
 from jnr.runtime.vote import BALL_NUMBER, ILLEGIBLE, ball_sample, is_ball, parse_number, top_candidates
 
 THUMB_HEIGHT = 64
@@ -69,14 +69,40 @@ class Result:
 
 
 @dataclass
+class Round:
+    """One round of a tracklet in the pipeline. The invariant: ``over()`` is true exactly once a round, when
+    every frame of the round has been decoded (``seal``) and none of the tracklet's items is inside a stage
+    (every ``enter`` has had its ``leave``)."""
+
+    inside: int = 0  # items of this round inside the stages
+    sealed: bool = False  # the round's frames have all been decoded
+    told: bool = False  # over() has said so
+
+    def enter(self, k: int = 1) -> None:
+        self.inside += k
+
+    def leave(self, k: int = 1) -> None:
+        self.inside -= k
+
+    def seal(self) -> None:
+        self.sealed = True
+
+    def over(self) -> bool:
+        """Whether the round has just ended (true once)."""
+        if self.sealed and self.inside == 0 and not self.told:
+            self.told = True
+            return True
+        return False
+
+
+@dataclass
 class TrackState:
     """A tracklet in flight: the positions it is fed in (``order``), how many are fed, what came back."""
 
     tracklet: Tracklet
     order: list[int]
     fed: int = 0
-    pending: int = 0  # this round's items still inside the stages
-    sealed: bool = False  # this round's frames have all been decoded
+    round: Round = field(default_factory=Round)
     readings: list[Reading] = field(default_factory=list)
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
     bad: bool = False  # a frame failed to decode: the ball filter then takes the decoded frames
@@ -84,7 +110,7 @@ class TrackState:
     funnel: Funnel = field(default_factory=Funnel)
     shown: list = field(default_factory=list)
     rejected: list = field(default_factory=list)
-    rule: Rule = field(default_factory=lambda: get_rule(DEFAULT_VOTE))
+    decision: DecisionRule = field(default_factory=lambda: get_decision_rule(DEFAULT_VOTE))
 
     @property
     def n(self) -> int:
@@ -98,7 +124,7 @@ class TrackState:
         """The next ``k`` positions to feed (fewer at the end), marked fed; starts a round."""
         out = self.order[self.fed : self.fed + k]
         self.fed += len(out)
-        self.sealed = False
+        self.round = Round()
         return out
 
     def add_reading(self, reading: Reading, passed_by_gate: bool) -> None:
@@ -120,15 +146,15 @@ class TrackState:
 
     def decide(self) -> int:
         """The rule's number from the readings so far (the ball filter aside)."""
-        return self.rule.number(self.readings, self.funnel.torso)
+        return self.decision.number(self.readings, self.funnel.torso)
 
     def result(self) -> Result:
         ball = self.is_ball()
         f = self.funnel
-        f.ball, f.skipped, f.vote = ball, self.remaining, self.rule.name
+        f.ball, f.skipped, f.vote = ball, self.remaining, self.decision.name
         f.candidates = [[k, round(v, 4)] for k, v in top_candidates(self.readings)]
         f.edge = len(self.readings) - len(counted(self.readings))
-        decision = self.rule.decide(self.readings, f.torso)
+        decision = self.decision.decide(self.readings, f.torso)
         number = BALL_NUMBER if ball else decision.number
         f.confidence = round(decision.confidence, 4) if not ball else BALL_CONFIDENCE
         return Result(

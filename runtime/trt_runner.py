@@ -48,9 +48,10 @@ def gpu_identity() -> dict:
     return {"name": name.strip("\x00 "), "compute_capability": f"{prop.major}.{prop.minor}"}
 
 
-def check_machine(manifest: dict) -> None:
-    """The engines were built for this GPU and TensorRT version, or a one-line JnrError."""
-    built, here = manifest.get("gpu") or {}, gpu_identity()
+def check_machine(manifest) -> None:
+    """The engines of ``manifest`` (jnr.runtime.manifest.Manifest) were built for this GPU and TensorRT
+    version, or a one-line JnrError."""
+    built, here = manifest.gpu or {}, gpu_identity()
     for key in ("name", "compute_capability"):
         if built.get(key) != here[key]:
             raise JnrError(
@@ -58,11 +59,10 @@ def check_machine(manifest: dict) -> None:
                 f"(sm {built.get('compute_capability')}), this is {here['name']} "
                 f"(sm {here['compute_capability']}): re-run jnr-export on this machine"
             )
-    trt_built = (manifest.get("versions") or {}).get("tensorrt")
+    trt_built = manifest.versions.get("tensorrt")
     trt_here = _trt().__version__
     compatible = all(
-        e.get("artifacts", {}).get("engine", {}).get("version_compatible")
-        for e in manifest.get("stages", {}).values()
+        e.artifacts.get("engine", {}).get("version_compatible") for e in manifest.stages.values()
     )
     if trt_built != trt_here and not compatible:
         raise JnrError(

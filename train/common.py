@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from jnr.runtime.errors import JnrError
-from jnr.runtime.torso import RULES
+from jnr.runtime.torso import get_torso_rule
 
 
 def write_card(path: Path, title: str, facts: dict, synthetic: bool = True) -> None:
@@ -52,9 +51,7 @@ def split_text(keys) -> str:
 
 
 def rule_named(name: str):
-    if name not in RULES:
-        raise JnrError(f"unknown torso rule {name!r}; known: {', '.join(RULES)}")
-    return RULES[name]
+    return get_torso_rule(name)
 
 
 def command_line() -> str:

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
+from jnr.runtime import kinds, preprocess
 from jnr.runtime.data import decode, open_split
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec, get_spec
@@ -38,7 +37,8 @@ def trainable(weights: str | None = None) -> tuple[nn.Module, StageSpec, object]
     import onnxslim
     from onnx2torch import convert
 
-    from jnr.export.models import complete_spec, explicit_same_pads
+    from jnr.export.models import complete_spec
+    from jnr.export.rewrites import explicit_same_pads
     from jnr.export.weights import resolve_weights
 
     base = get_spec("ppocr-v6-rec")
@@ -121,7 +121,7 @@ def reader(module: nn.Module, spec: StageSpec, batch: int = 128):
         with torch.inference_mode():
             for i in range(0, len(crops), batch):
                 x, _ = preprocess.batch(spec, crops[i : i + batch])
-                out.extend(dec.reading(read_spec, module(torch.from_numpy(x)).numpy()))
+                out.extend(kinds.read(read_spec, module(torch.from_numpy(x)).numpy()))
         return out
 
     return read

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
+from jnr.runtime import kinds, preprocess
 from jnr.runtime.errors import JnrError
 from jnr.runtime.specs import StageSpec
 from jnr.runtime.torso import TorsoRule
@@ -68,7 +67,7 @@ def exact(model: nn.Module, spec: StageSpec, x: np.ndarray, labels: list[str], b
         for i in range(0, len(x), batch):
             out = model(torch.from_numpy(x[i : i + batch])).numpy()
             hits += sum(
-                t == lab for (t, _), lab in zip(dec.reading(spec, out), labels[i : i + batch], strict=True)
+                t == lab for (t, _), lab in zip(kinds.read(spec, out), labels[i : i + batch], strict=True)
             )
     return hits / max(1, len(labels))
 

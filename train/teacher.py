@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jnr.runtime import decode as dec
-from jnr.runtime import preprocess
+from jnr.runtime import kinds, preprocess
 from jnr.runtime.specs import DEFAULTS, get_spec
 from jnr.runtime.torso import TorsoRule
 from jnr.runtime.vote import ILLEGIBLE, parse_number
@@ -38,7 +37,7 @@ def ocr_teacher(name: str | None = None, batch: int = 64) -> Reader:
         out: list[tuple[str, float]] = []
         for i in range(0, len(crops), batch):
             x, _ = preprocess.batch(spec, crops[i : i + batch])
-            out += dec.reading(spec, runner.infer(x))
+            out += kinds.read(spec, runner.infer(x))
         return out
 
     return read

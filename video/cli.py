@@ -29,18 +29,19 @@ from rich.table import Table
 from jnr.runtime import early
 from jnr.runtime import options as opt
 from jnr.runtime.cli import guarded, show_warnings, stdout_console, timing_table
-from jnr.runtime.decision import DEFAULT_VOTE
 from jnr.runtime.errors import JnrError
 from jnr.runtime.manifest import atomic_write_json
 from jnr.runtime.reader import RunConfig, open_pipeline
 from jnr.runtime.vote import ILLEGIBLE
 from jnr.video.draw import Writer, annotate, save_crop, still
-from jnr.video.track import MIN_HEIGHT, Tracks, detections, frames, open_video, tracker_model
+from jnr.video.track import MIN_HEIGHT, Tracks, detections, open_video, tracker_model
+from jnr.video.track import frames as video_frames
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
 REPORT_SAMPLES = 8
 STILLS = 4  # annotated frames on the report page
+VIDEO_WORKERS = 2  # decode threads for the crops of a chunk (the video itself decodes on the main thread)
 
 
 @app.command()
@@ -64,14 +65,7 @@ def video(
     ] = False,
     chunk: Annotated[int, typer.Option(min=1, help="Frames between number updates")] = 50,
     every: Annotated[int, typer.Option(min=1, help="Track and read every Nth frame (all are written)")] = 1,
-    frames_mode: Annotated[
-        str,
-        typer.Option(
-            "--frames",
-            help="as jnr-run's: settled stops reading a track once a number leads clearly (a clip has no "
-            "known end, so -1 never settles); N stops after N crops; all and exact read every crop",
-        ),
-    ] = "settled",
+    frames: opt.Frames = opt.FRAMES,
     min_height: Annotated[
         int, typer.Option(min=1, help="Skip player crops shorter than this (px)")
     ] = MIN_HEIGHT,
@@ -80,15 +74,16 @@ def video(
     precision: opt.Precision = "auto",
     threads: opt.Threads = None,
     rule: opt.Rule = None,
-    vote: opt.Vote = DEFAULT_VOTE,
+    vote: opt.Vote = opt.VOTE,
 ) -> None:
     """Track people in CLIP, read each track's number, write the annotated video and the tracks JSON."""
     cap, fps, total = open_video(clip)
-    first = next(frames(cap), None)
+    first = next(video_frames(cap), None)
     if first is None:
         raise JnrError(f"cannot read {clip}: no frame could be decoded")
-    cfg = RunConfig(engines, backend, precision, batch, 2, threads, rule, frames_mode,
-                    REPORT_SAMPLES if report else 0, vote=vote)  # fmt: skip
+    cfg = RunConfig(engines=engines, backend=backend, precision=precision, batch=batch, workers=VIDEO_WORKERS,
+                    threads=threads, rule=rule, frames=frames, samples=REPORT_SAMPLES if report else 0,
+                    vote=vote)  # fmt: skip
     pipe, opened = open_pipeline(cfg)
     if opened.why:
         console.print(f"backend: [bold]{opened.config.backend}[/bold] ({opened.why})")
@@ -106,7 +101,7 @@ def video(
         with warnings.catch_warnings(record=True) as caught, _progress() as bar:
             warnings.simplefilter("always")
             task = bar.add_task("frames", total=total or None)
-            for k, frame in enumerate(chain([first], frames(cap))):
+            for k, frame in enumerate(chain([first], video_frames(cap))):
                 if k % every == 0:
                     t0 = time.perf_counter()
                     res = model.track(

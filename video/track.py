@@ -128,7 +128,7 @@ class Tracks:
     def _torso(self, frame_rgb: np.ndarray, det: Detection) -> np.ndarray | None:
         if det.keypoints is None:
             raise JnrError("this tracker gives no keypoints: use a pose model, or --second-pose")
-        return self.pipe.rule.crop(det.keypoints[None], frame_rgb)
+        return self.pipe.torso.crop(det.keypoints[None], frame_rgb)
 
     def read(self) -> None:
         """Read every waiting crop (one batched pass over all tracks), then update numbers and settled."""
@@ -139,7 +139,7 @@ class Tracks:
         self.waiting = {}
         if not jobs:
             return
-        self.pipe.feed(jobs, torso=not self.second_pose)
+        self.pipe.feed(jobs, start="pose" if self.second_pose else "legibility")
         for st, _ in jobs:
             tid = int(st.tracklet.id)
             self.numbers[tid] = st.decide()

@@ -77,7 +77,7 @@ class JnrJerseyNumber(DetectionLevelModule):
         ``device`` is TrackLab's and unused: jnr's backend is chosen from the engines (``backend``)."""
         super().__init__(batch_size=batch_size)
         self.reader = DetectionReader.open(engines, backend=backend, batch=batch_size, **options)
-        self.rule = self.reader.pipe.rule  # the torso rule, used in TrackLab's data-loading workers
+        self.rule = self.reader.pipe.torso  # the torso rule, used in TrackLab's data-loading workers
         self.use_keypoints, self.min_height = use_keypoints, min_height
         self.seconds = 0.0  # spent in process (jnr's stages)
 
@@ -119,7 +119,7 @@ def _readings(track: pd.DataFrame) -> list[DetectionReading]:
 class JnrTrackletNumber(VideoLevelModule):
     """Each track's ``jersey_number`` (digits; none where jnr answers -1) and
     ``jersey_number_track_confidence`` (the decision's probability that the answer is right) by jnr's decision
-    over the track's detections (``vote``: jnr.runtime.decision.RULES); ``attributes`` (sn-gamestate:
+    over the track's detections (``vote``: jnr.runtime.decision.DECISION_RULES); ``attributes`` (sn-gamestate:
     ``[role]``) by TrackLab's majority vote of ``<attribute>_detection`` weighted by
     ``<attribute>_confidence``, as its tracklet_agg module does."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from jnr.runtime.data import Tracklet
-from jnr.runtime.decision import DEFAULT_VOTE, Decision, Reading, Rule, get_rule
+from jnr.runtime.decision import DEFAULT_VOTE, Decision, DecisionRule, Reading, get_decision_rule
 from jnr.runtime.pipeline import Pipeline
 from jnr.runtime.reader import RunConfig, open_pipeline
 from jnr.runtime.vote import parse_number
@@ -71,7 +71,7 @@ class DetectionReader:
             )
         for is_torso, todo in jobs.items():
             if todo:
-                self.pipe.feed(todo, torso=is_torso)
+                self.pipe.feed(todo, start="legibility" if is_torso else "pose")
         return [NOTHING if st is None else _reading(st) for st in states]
 
     def close(self) -> None:
@@ -87,8 +87,8 @@ def _reading(st) -> DetectionReading:
     return DetectionReading(n, float(r.conf) if n is not None else 0.0, r.where, torso)
 
 
-def decide_track(readings: Iterable[DetectionReading], rule: str | Rule = DEFAULT_VOTE) -> Decision:
+def decide_track(readings: Iterable[DetectionReading], rule: str | DecisionRule = DEFAULT_VOTE) -> Decision:
     """A track's number (-1: none) and the decision's confidence, from its detections' readings."""
     readings = list(readings)
     counted = [x for x in (r.reading() for r in readings) if x is not None]
-    return get_rule(rule).decide(counted, sum(r.torso for r in readings))
+    return get_decision_rule(rule).decide(counted, sum(r.torso for r in readings))

@@ -22,22 +22,22 @@ from jnr.runtime.specs import STAGES
 def test_manifest_records_everything_the_runtime_needs(engines):
     m = load_manifest(engines)
     assert set(m.stages) == set(STAGES)
-    for stage, e in m.raw["stages"].items():
-        assert e["spec"]["stage"] == stage and e["precision"] == "fp16"
+    for stage, e in m.stages.items():
+        assert e.stage == stage and e.precision == "fp16" and e.precision_why
         # exported from PyTorch at 17-18; an ONNX-only model (PaddleOCR's, the default gate and STR) keeps
         # its own opset
-        if str(resolve_weights(e["weights"])).endswith(".onnx"):
-            assert e["opset"] == steps.io_info(resolve_weights(e["weights"]))["opset"]
+        if str(resolve_weights(e.weights)).endswith(".onnx"):
+            assert e.opset == steps.io_info(resolve_weights(e.weights))["opset"]
         else:
-            assert e["opset"] in (17, 18)
-        for art in e["artifacts"].values():
+            assert e.opset in (17, 18)
+        for art in e.artifacts.values():
             assert sha256(engines / art["file"]) == art["sha256"]
-        assert e["parity"]["fp32"]["decoded_identical"] >= 0.999
-        assert e["parity"]["fp16"]["decoded_identical"] >= 0.99
-        assert e["parity"]["fp32"]["samples"] >= 500
-        assert e["io"]["inputs"][0]["shape"][0] not in (1, 2)  # dynamic batch axis
-        assert e["flops_per_item"] > 0
-    assert m.raw["versions"]["onnxruntime"] and m.raw["gpu"] is None
+        assert e.parity["fp32"]["decoded_identical"] >= 0.999
+        assert e.parity["fp16"]["decoded_identical"] >= 0.99
+        assert e.parity["fp32"]["samples"] >= 500
+        assert e.io["inputs"][0]["shape"][0] not in (1, 2)  # dynamic batch axis
+        assert e.flops_per_item > 0
+    assert m.versions["onnxruntime"] and m.gpu is None
 
 
 @pytest.mark.parametrize("kind", ["onnx-fp32", "onnx-fp16"])
@@ -188,15 +188,15 @@ def test_resnet34_legibility_option_exports_with_parity(engines, tmp_path, tiny_
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     e = load_manifest(out).stages["legibility"]
-    assert e.spec.name == "legibility-resnet34" and e.raw["io"]["inputs"][0]["shape"][1:] == [3, 256, 256]
-    assert e.raw["parity"]["fp32"]["passed"] and e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
-    assert e.raw["parity"]["fp16"]["passed"]
+    assert e.spec.name == "legibility-resnet34" and e.io["inputs"][0]["shape"][1:] == [3, 256, 256]
+    assert e.parity["fp32"]["passed"] and e.parity["fp32"]["max_abs_error"] < 1e-3
+    assert e.parity["fp16"]["passed"]
     run = run_cli(
         "jnr-run", tiny_split, "--engines", out, "--backend", "ort-cpu", "--out", tmp_path / "p.json"
     )
     assert run.returncode == 0, run.stderr
     assert json.loads((tmp_path / "p.json").read_text()) == api_answers(out, tiny_split, backend="ort-cpu")
-    assert 8e9 < e.raw["flops_per_item"] < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
+    assert 8e9 < e.flops_per_item < 11e9  # ResNet34 at 256x256: 4.7 G multiply-adds
 
 
 def test_legibility_none_exports_no_model_and_passes_every_crop(engines, tmp_path, tiny_split):
@@ -239,11 +239,11 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
     e = load_manifest(out).stages["legibility"]
     q = onnx.load(str(e.file(out, "onnx-int8")))
     assert sum(n.op_type == "QuantizeLinear" for n in q.graph.node) > 0
-    par, ms = e.raw["parity"]["int8"], e.raw["cpu_ms_per_batch"]
+    par, ms = e.parity["int8"], e.cpu_ms_per_batch
     assert par["target"] == 0.99 and par["samples"] > 0
     assert ms["fp32"] > 0 and ms["int8"] > 0
     chose = par["passed"] and ms["int8"] <= 0.9 * ms["fp32"]
-    assert e.raw["cpu_precision"] == ("int8" if chose else "fp32")
+    assert e.cpu_precision == ("int8" if chose else "fp32")
     auto = load_stages("ort-cpu", out)["legibility"].runner
     forced = load_stages("ort-cpu", out, precision="int8")["legibility"].runner
     assert ("int8" in auto.path.name) == chose
@@ -269,8 +269,8 @@ def test_pose_is_exported_without_person_boxes_unless_the_rule_counts_people(eng
     r = CliRunner().invoke(app, ["--stages", "pose", "--rule", "seed", "--no-openvino", "--out", str(seed)])
     assert r.exit_code == 0, r.output
     m = load_manifest(seed)
-    assert m.raw["rule"] == "seed" and m.stages["pose"].spec.head == "full" and rows(seed) == 56
-    assert m.stages["pose"].raw["parity"]["fp32"]["decoded_identical"] >= 0.999
+    assert m.rule == "seed" and m.stages["pose"].spec.head == "full" and rows(seed) == 56
+    assert m.stages["pose"].parity["fp32"]["decoded_identical"] >= 0.999
 
     from jnr.runtime.reader import load
 

@@ -115,12 +115,12 @@ def parseq_engines(engines, tmp_path_factory):
 def test_parseq_exports_with_parity_and_a_dynamic_batch(parseq_engines):
     e = load_manifest(parseq_engines).stages["str"]
     assert e.spec.name == "parseq" and e.spec.decode == "parseq-digits"
-    assert e.raw["io"]["inputs"][0]["shape"] == ["batch", 3, 32, 128]
-    assert e.raw["io"]["outputs"][0]["shape"][1:] == [3, 11]
+    assert e.io["inputs"][0]["shape"] == ["batch", 3, 32, 128]
+    assert e.io["outputs"][0]["shape"][1:] == [3, 11]
     for precision in ("fp32", "fp16"):
-        p = e.raw["parity"][precision]
+        p = e.parity[precision]
         assert p["passed"] and p["samples"] > 500, p
-    assert e.raw["parity"]["fp32"]["max_abs_error"] < 1e-3
+    assert e.parity["fp32"]["max_abs_error"] < 1e-3
     import onnxruntime as ort
 
     s = ort.InferenceSession(str(e.file(parseq_engines, "onnx-fp32")), providers=["CPUExecutionProvider"])
@@ -252,7 +252,7 @@ def test_preset_records_its_torso_rule_for_jnr_run(parseq_engines, tmp_path):
     r = CliRunner().invoke(app, [*args, *pose, "--out", str(out)])
     assert r.exit_code == 0, r.output
     m = load_manifest(out)
-    assert m.raw["rule"] == "seed" and m.stages["str"].spec.name == "parseq"
+    assert m.rule == "seed" and m.stages["str"].spec.name == "parseq"
     assert m.stages["pose"].spec.head == "full"
     import jnr
 

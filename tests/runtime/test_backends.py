@@ -246,27 +246,30 @@ def test_the_openvino_trial_tries_each_precision_the_cpu_reports(monkeypatch):
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
 def test_the_export_records_an_openvino_trial_and_auto_runs_it_on_the_stages_it_is_faster_on(engines):
-    from jnr.runtime.ov_runner import MIN_GAIN, OvRunner, cpu_choices
+    from jnr.runtime.manifest import MIN_GAIN
+    from jnr.runtime.ov_runner import OvRunner
+    from jnr.runtime.plan import plan
     from jnr.runtime.runners import load_stages, pick_auto
 
     m = load_manifest(engines)
     for e in m.stages.values():
-        trial = e.raw["openvino"]
-        assert trial["precision"] in trial["parity"] and trial["parity"][trial["precision"]]["passed"]
-        assert {"ort-cpu", "f32"} <= set(trial["ms_per_batch"])
-        ms = trial["ms_per_batch"]  # a lower precision only where it is faster than f32 by MIN_GAIN
-        assert trial["precision"] == "f32" or ms[trial["precision"]] <= MIN_GAIN * ms["f32"]
-    choices, why = cpu_choices(m)
-    assert pick_auto(m)[0] == ("cpu" if set(choices.values()) != {"ort"} else "ort-cpu"), why
+        trial = e.openvino
+        assert trial.precision in trial.parity and trial.parity[trial.precision]["passed"]
+        assert {"ort-cpu", "f32"} <= set(trial.ms_per_batch)
+        ms = trial.ms_per_batch  # a lower precision only where it is faster than f32 by MIN_GAIN
+        assert trial.precision == "f32" or ms[trial.precision] <= MIN_GAIN * ms["f32"]
+    on_ov = {s for s, p in plan("cpu", m).stages.items() if p.runtime == "ov"}
+    assert pick_auto(m)[0] == ("cpu" if on_ov else "ort-cpu"), pick_auto(m)[1]
     for share, picked in ((2.0, "ort-cpu"), (0.95, "ort-cpu"), (0.5, "cpu")):  # measured so, on this CPU
         for e in m.stages.values():
-            t = e.raw["openvino"]
-            t["ms_per_batch"][t["precision"]] = t["ms_per_batch"]["ort-cpu"] * share
+            t = e.openvino
+            t.ms_per_batch[t.precision] = t.ms_per_batch["ort-cpu"] * share
         assert pick_auto(m)[0] == picked, share
     # one stage faster on OpenVINO: that stage alone runs there
     for s, e in m.stages.items():
-        t = e.raw["openvino"]
-        t["ms_per_batch"][t["precision"]] = t["ms_per_batch"]["ort-cpu"] * (0.5 if s == "legibility" else 2.0)
-    assert cpu_choices(m)[0]["legibility"].startswith("ov-") and pick_auto(m)[0] == "cpu"
+        t = e.openvino
+        t.ms_per_batch[t.precision] = t.ms_per_batch["ort-cpu"] * (0.5 if s == "legibility" else 2.0)
+    p = plan("cpu", m)
+    assert p.stages["legibility"].runtime == "ov" and pick_auto(m)[0] == "cpu", str(p)
     stages = load_stages("cpu", m)
     assert {s for s, st in stages.items() if isinstance(st.runner, OvRunner)} == {"legibility"}

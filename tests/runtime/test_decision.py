@@ -15,12 +15,12 @@ from jnr.runtime.vote import vote
 
 @pytest.mark.parametrize(("readings", "expected"), VOTE_CASES)
 def test_the_baseline_rule_is_the_published_vote(readings, expected):
-    assert D.RULES["baseline"].number(readings, frames=len(readings)) == expected == vote(readings)
+    assert D.DECISION_RULES["baseline"].number(readings, frames=len(readings)) == expected == vote(readings)
 
 
 def test_the_baseline_rule_ignores_where_a_reading_sat():
     plain = [("1", 0.9)] * 3
-    assert D.RULES["baseline"].number([Reading(t, c, EDGE) for t, c in plain], 3) == vote(plain) == 1
+    assert D.DECISION_RULES["baseline"].number([Reading(t, c, EDGE) for t, c in plain], 3) == vote(plain) == 1
 
 
 EVIDENCE_CASES = [
@@ -47,11 +47,11 @@ EVIDENCE_CASES = [
 
 @pytest.mark.parametrize(("readings", "frames", "expected"), EVIDENCE_CASES)
 def test_the_evidence_rule(readings, frames, expected):
-    assert D.RULES["evidence"].number(readings, frames) == expected
+    assert D.DECISION_RULES["evidence"].number(readings, frames) == expected
 
 
 def test_every_answer_has_a_probability_and_more_evidence_is_surer():
-    rule = D.RULES["evidence"]
+    rule = D.DECISION_RULES["evidence"]
     one = rule.decide([Reading("8", 0.99, GIVEN)], 1)
     many = rule.decide([Reading("8", 0.99, GIVEN)] * 20, 20)
     assert one.number == many.number == 8 and 0 < one.confidence < many.confidence < 1
@@ -72,19 +72,21 @@ def test_every_answer_has_a_probability_and_more_evidence_is_surer():
 def test_the_evidence_rules_early_minus_one(readings, settled):
     """Early exit's -1 on a covered tracklet under the evidence rule: no sure, located reading of any number;
     weak readings and unread text play no part."""
-    assert D.get_rule("evidence").none_settled(readings, unread=50) is settled
+    assert D.get_decision_rule("evidence").early.none_settled(readings, unread=50) is settled
 
 
 def test_the_baseline_rules_early_minus_one_is_nothing_read_and_no_unread_text():
-    baseline = D.get_rule("baseline")
+    baseline = D.get_decision_rule("baseline").early
     assert baseline.none_settled([("7", 0.3)], unread=0)  # 0.39 x 0.3 = 0.12
     assert not baseline.none_settled([("7", 0.7)], unread=0)  # 0.27
     assert not baseline.none_settled([], unread=1)
 
 
 def test_unknown_rule_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown --vote 'nope'; known: baseline, evidence"):
-        D.get_rule("nope")
+    from jnr.runtime.errors import JnrError
+
+    with pytest.raises(JnrError, match="unknown --vote 'nope'; known: baseline, evidence"):
+        D.get_decision_rule("nope")
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,10 @@ def test_exact_falls_back_to_all_for_a_rule_without_the_proof(engines):
         RunConfig(engines=engines, backend="ort-cpu", frames="exact"), read_manifest(engines, True)
     )
     assert opened.config.frames == "all" and any("exact" in n for n in opened.notes)
-    kept = resolve(RunConfig(engines=engines, backend="ort-cpu", frames="exact", vote="baseline"), None)
+    kept = resolve(
+        RunConfig(engines=engines, backend="ort-cpu", frames="exact", vote="baseline"),
+        read_manifest(engines, True),
+    )
     assert kept.config.frames == "exact" and not kept.notes
 
 

@@ -6,12 +6,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import pose_out
+from fakes import Fake, pose_out
 
 from jnr.runtime import early
 from jnr.runtime.data import open_split
-from jnr.runtime.pipeline import Pipeline, Stage
+from jnr.runtime.errors import JnrError
+from jnr.runtime.pipeline import Pipeline
 from jnr.runtime.specs import get_spec
+from jnr.runtime.stage import Stage
 from jnr.runtime.torso import BASELINE
 from jnr.runtime.vote import ball_sample, vote
 
@@ -73,7 +75,7 @@ def test_frames_modes_parse(value, mode):
 
 @pytest.mark.parametrize("value", ["0", "-3", "some", ""])
 def test_bad_frames_mode_is_an_error(value):
-    with pytest.raises(ValueError, match="--frames takes"):
+    with pytest.raises(JnrError, match="--frames takes"):
         early.parse_mode(value)
 
 
@@ -96,20 +98,6 @@ def _reader(x):
     return out
 
 
-class Fake:
-    backend = "fake"
-    max_batch = 256
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def infer(self, x):
-        return self.fn(x)
-
-    def close(self):
-        pass
-
-
 def _pipeline(gate_passes: bool | None = None, decision: str = "baseline") -> Pipeline:
     """``gate_passes`` None: the gate passes the bright crops (text there), True / False: every / no crop;
     ``decision``: the rule (the baseline's, for which the exact proof is built, by default)."""
@@ -121,7 +109,7 @@ def _pipeline(gate_passes: bool | None = None, decision: str = "baseline") -> Pi
     gate = Fake(gate)
     specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
     stages = [Stage(s, r) for s, r in zip(specs, (Fake(pose_out), gate, Fake(_reader)), strict=True)]
-    return Pipeline(*stages, rule=BASELINE, batch=16, workers=2, decision=decision)
+    return Pipeline(stages, torso=BASELINE, batch=16, workers=2, decision=decision)
 
 
 def _run(root: Path, frames, gate_passes: bool | None = None, decision: str = "baseline") -> dict:

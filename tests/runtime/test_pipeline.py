@@ -5,23 +5,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import pose_out
+from fakes import Fake, pose_out
 
 from jnr.runtime.data import open_split
-from jnr.runtime.pipeline import Pipeline, Stage
+from jnr.runtime.pipeline import Pipeline
 from jnr.runtime.specs import get_spec
+from jnr.runtime.stage import Stage
 from jnr.runtime.torso import BASELINE
-
-
-class Fake:
-    backend = "fake"
-
-    def __init__(self, fn, max_batch=256):
-        self.fn, self.max_batch, self.calls = fn, max_batch, []
-
-    def infer(self, x):
-        self.calls.append(len(x))
-        return self.fn(x)
 
 
 def str_out(x):
@@ -42,7 +32,7 @@ def make_pipeline(batch=4, legible=True):
     )
     specs = [get_spec(n) for n in ("yolo11n-pose", "legibility-cnn", "easyocr-en-g2")]
     stages = [Stage(s, r) for s, r in zip(specs, runners, strict=True)]
-    return Pipeline(*stages, rule=BASELINE, batch=batch, workers=2), runners
+    return Pipeline(stages, torso=BASELINE, batch=batch, workers=2), runners
 
 
 def _split(root: Path, sizes: dict[str, int], hw=(120, 60)) -> Path:
@@ -108,10 +98,10 @@ def test_tight_crops_are_read_at_the_recognizers_tight_width(tmp_path):
 
     split = open_split(_split(tmp_path / "s", {"1": 3, "2": 2}, hw=(40, 30)))
     pipe, (_, _, rec) = make_pipeline(batch=4)
-    spec = replace(pipe.str.spec, tight_width=pipe.str.spec.input_hw[1] + 64)
+    spec = replace(pipe.stages["str"].spec, tight_width=pipe.stages["str"].spec.input_hw[1] + 64)
     widths = []
     rec.fn = lambda x: (widths.append(x.shape[3]), str_out(x))[1]
-    pipe.str = Stage(spec, rec)
+    pipe.stages["str"] = Stage(spec, rec)
     given = {r.tracklet: r.number for r in pipe.run(split.tracklets, start="str")}
     assert given == {"1": 23, "2": 23} and set(widths) == {spec.tight_width}
     assert len(rec.calls) == 2  # one run per batch: given crops all read with spec.given()
@@ -129,9 +119,10 @@ def test_a_rule_that_counts_people_needs_pose_with_person_boxes():
     from jnr.runtime.torso import SEED
 
     pipe, runners = make_pipeline()
-    assert pipe.pose.spec.head == "keypoints"
-    legibility, str_ = pipe.leg, pipe.str
+    pose, legibility, str_ = pipe.stages.values()
+    assert pose.spec.head == "keypoints"
     with pytest.raises(JnrError, match="jnr-export --rule seed"):
-        Pipeline(pipe.pose, legibility, str_, rule=SEED)
-    full = Stage(replace(pipe.pose.spec, head="full"), runners[0])
-    assert Pipeline(full, legibility, str_, rule=SEED).rule is SEED
+        Pipeline([pose, legibility, str_], torso=SEED)
+    runners[0].fn = lambda x: pose_out(x, head="full")
+    full = Stage(replace(pose.spec, head="full"), runners[0])
+    assert Pipeline([full, legibility, str_], torso=SEED).torso is SEED

@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from jnr.runtime.pipeline import Stats
 from jnr.runtime.report import render
 from jnr.runtime.score import score
+from jnr.runtime.stage import Stats
 from jnr.runtime.tracks import Funnel, Result
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

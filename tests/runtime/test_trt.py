@@ -23,7 +23,7 @@ def test_fp16_engine_matches_onnx_runtime(engines, tmp_path, stage):
     engine_from_onnx(
         onnx_path,
         engine,
-        e.raw["io"]["inputs"][0]["name"],
+        e.io["inputs"][0]["name"],
         (e.spec.channels, *e.spec.input_hw),
         32,
         tmp_path / "timing.cache",
@@ -36,7 +36,8 @@ def test_fp16_engine_matches_onnx_runtime(engines, tmp_path, stage):
 
 
 def test_engine_for_another_gpu_is_refused(engines):
-    m = dict(load_manifest(engines).raw)
-    m["gpu"] = {"name": "Some Other GPU", "compute_capability": "1.0"}
+    from dataclasses import replace
+
+    m = replace(load_manifest(engines), gpu={"name": "Some Other GPU", "compute_capability": "1.0"})
     with pytest.raises(Exception, match="re-run jnr-export"):
         check_machine(m)
