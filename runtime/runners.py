@@ -85,8 +85,12 @@ def pick_auto(manifest: Manifest | None) -> tuple[str, str]:
     """The first backend in ``auto``'s order that can run these engines here, with the reason: TensorRT
     engines built for this GPU, ORT's TensorRT EP, ORT CUDA, ``cpu`` (where OpenVINO is faster on some
     stage), ONNX Runtime on CPU."""
+    has_engines = manifest is not None and any("engine" in e.artifacts for e in manifest.stages.values())
     why = []
     for b in sorted((b for b in BACKENDS.values() if b.auto), key=lambda b: b.auto):
+        if b.kind == "engine" and not has_engines:
+            why.append(f"{b.name}: no TensorRT engines in the manifest")
+            continue
         if not b.available():
             why.append(f"{b.name} cannot run here")
             continue

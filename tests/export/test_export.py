@@ -119,7 +119,8 @@ def test_unwritable_output_folder(tmp_path):
 def test_incompatible_manifest(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 0, "jnr_version": "0.0.1"}))
     r = CliRunner().invoke(app, ["--stages", "legibility", "--out", str(tmp_path)])
-    assert isinstance(r.exception, JnrError) and "incompatible jnr" in str(r.exception)
+    msg = str(r.exception)
+    assert isinstance(r.exception, JnrError) and "manifest format 0" in msg and "re-run jnr-export" in msg
 
 
 def test_pose_weights_of_the_wrong_task(tmp_path):
@@ -228,6 +229,7 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
     precision auto runs it exactly when the export chose it; --precision int8 forces it."""
     import shutil
 
+    from jnr.runtime.plan import get_backend, plan_ort_cpu
     from jnr.runtime.runners import load_stages
 
     out = tmp_path / "engines"
@@ -244,11 +246,14 @@ def test_int8_is_built_checked_timed_and_used_on_cpu_only_where_it_passes(engine
     assert ms["fp32"] > 0 and ms["int8"] > 0
     chose = par["passed"] and ms["int8"] <= 0.9 * ms["fp32"]
     assert e.cpu_precision == ("int8" if chose else "fp32")
-    auto = load_stages("ort-cpu", out)["legibility"].runner
-    forced = load_stages("ort-cpu", out, precision="int8")["legibility"].runner
-    assert ("int8" in auto.path.name) == chose
-    assert "int8" in forced.path.name
-    assert "int8" not in load_stages("ort-cpu", out)["pose"].runner.path.name  # other stages untouched
+    auto = load_stages("ort-cpu", out)
+    assert ("int8" in auto["legibility"].runner.path.name) == chose
+    assert "int8" not in auto["pose"].runner.path.name  # other stages untouched
+    forced = plan_ort_cpu(get_backend("ort-cpu"), e, "int8")
+    assert forced.artifact == "onnx-int8" and forced.why == "asked"
+    # asked for, never run at fp32 in silence
+    with pytest.raises(JnrError, match="pose has no onnx-int8; re-export --int8"):
+        load_stages("ort-cpu", out, precision="int8")
 
 
 def test_pose_is_exported_without_person_boxes_unless_the_rule_counts_people(engines, tmp_path, tiny_split):

@@ -17,9 +17,9 @@ from tiny import tiny_onnx
 
 from jnr.export import models, steps
 from jnr.export.cli_export import app
-from jnr.runtime import decode as dec
 from jnr.runtime import preprocess
 from jnr.runtime.errors import JnrError
+from jnr.runtime.kinds import kind_of, read
 from jnr.runtime.manifest import load_manifest
 from jnr.runtime.runners import load_stages
 from jnr.runtime.specs import DEFAULTS, PPOCR_V4_REC
@@ -126,7 +126,7 @@ def test_ppocr_reads_rendered_numbers(pp_engines, backend, rendered_number):
     assert stage.spec.name == "ppocr-v4-rec"
     texts = ["7", "10", "23", "58", "96"]
     x, _ = preprocess.batch(stage.spec, [rendered_number(t) for t in texts])
-    got = [t for t, _ in dec.reading(stage.spec, stage.runner.infer(x))]
+    got = [t for t, _ in read(stage.spec, stage.runner.infer(x))]
     assert sum(g == t for g, t in zip(got, texts, strict=True)) >= 4, got
 
 
@@ -162,14 +162,14 @@ def test_the_default_gate_passes_numbers_stops_blank_shirts_and_the_recognizer_r
     stripes[:, ::8] = 255
     crops = [*numbers, plain, stripes]
     x, places = preprocess.batch(gate.spec, crops)
-    passed = dec.gate(gate.spec, gate.runner.infer(x), places, crops)
+    passed = kind_of(gate.spec).decode(gate.spec, gate.runner.infer(x), places, crops)
     assert all(g.crop is not None and g.floor == 0.0 for g in passed[:5])
     assert [g.crop is None for g in passed[5:]] == [True, True]
     assert all(g.score < gate.spec.extra["unboxed_trace"] for g in passed[5:])
     cut = [g.crop for g in passed[:5]]
     assert cut[0].shape[0] < 56 and cut[0].shape[1] < 48  # cut to the text (the one-digit "7": 49 x 37)
     xr, _ = preprocess.batch(rec.spec, cut)
-    got = dec.reading(rec.spec, rec.runner.infer(xr))
+    got = read(rec.spec, rec.runner.infer(xr))
     assert sum(t == want and c > 0.5 for (t, c), want in zip(got, texts, strict=True)) >= 4, got
     xb, _ = preprocess.batch(rec.spec, [plain, stripes])  # were they passed whole, nothing would count
-    assert all(c < 0.9 for _, c in dec.reading(rec.spec, rec.runner.infer(xb)))
+    assert all(c < 0.9 for _, c in read(rec.spec, rec.runner.infer(xb)))

@@ -195,18 +195,21 @@ def test_manifest_roundtrips_specs(engines):
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
 @pytest.mark.parametrize(("precision", "unit"), [("bf16", "BF16"), ("f16", "FP16")])
-def test_openvino_low_precision_falls_back_to_f32_with_a_note_on_a_cpu_without_its_units(
+def test_openvino_low_precision_on_a_cpu_without_its_units_is_a_one_line_error(
     engines, monkeypatch, precision, unit
 ):
+    """A precision the CPU cannot honour is an error that names the missing units, not a silent f32 run;
+    f32 on the same CPU still runs."""
     from jnr.runtime import ov_runner
 
     monkeypatch.setattr(ov_runner, "cpu_capabilities", lambda: ["FP32", "INT8"])
     assert ov_runner.cpu_precisions() == ("f32",)
     e = load_manifest(engines).stages["legibility"]
-    r = ov_runner.OvRunner(e.file(engines, "onnx-fp32"), precision, e.spec.max_batch)
-    assert r.precision == "f32" and f"no {unit} units" in r.note
+    with pytest.raises(JnrError, match=f"this CPU has no {unit} units for OpenVINO {precision}$"):
+        ov_runner.OvRunner(e.file(engines, "onnx-fp32"), precision, e.spec.max_batch)
+    r = ov_runner.OvRunner(e.file(engines, "onnx-fp32"), "f32", e.spec.max_batch)
     x = np.zeros((2, e.spec.channels, *e.spec.input_hw), np.float32)
-    assert r.infer(x).shape[0] == 2
+    assert r.precision == "f32" and r.infer(x).shape[0] == 2
 
 
 @pytest.mark.skipif(not ov_available(), reason="OpenVINO is not installed")
